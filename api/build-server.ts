@@ -1,0 +1,22 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { app, type AppDependencies } from './app.ts';
+
+/** A Fastify instance with the server-wide settings (logger, limits, request ids) and the app registered. */
+export async function buildServer(dependencies: AppDependencies, options: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
+  const { config } = dependencies;
+  const server = Fastify({
+    logger: options.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // SSE responses stay open for minutes; only idle sockets are closed.
+    connectionTimeout: 0,
+    keepAliveTimeout: 72_000,
+    forceCloseConnections: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  await server.register(app, dependencies);
+  return server;
+}

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../shared/config.ts';
+import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
+import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
+import { SystemRoles } from '../../shared/models/index.ts';
+import { roleDefinitions } from '../../shared/roles.ts';
+import { authenticatedUser } from '../plugins/authenticate.ts';
+
+/** What the web client loads first: health, startup config, endpoints, models, the user and their role. */
+export async function startupRoutes(app: FastifyInstance, options: { config: Config; endpoints: EndpointsConfig }) {
+  const { config, endpoints } = options;
+
+  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
+
+  app.get('/api/config', async () => ({
+    appTitle: config.APP_TITLE,
+    socialLogins: [],
+    discordLoginEnabled: false,
+    facebookLoginEnabled: false,
+    githubLoginEnabled: false,
+    googleLoginEnabled: false,
+    openidLoginEnabled: false,
+    appleLoginEnabled: false,
+    samlLoginEnabled: false,
+    openidLabel: '',
+    openidImageUrl: '',
+    openidAutoRedirect: false,
+    samlLabel: '',
+    samlImageUrl: '',
+    serverDomain: `http://${config.HOST}:${config.PORT}`,
+    emailLoginEnabled: config.ALLOW_EMAIL_LOGIN,
+    registrationEnabled: config.ALLOW_REGISTRATION,
+    socialLoginEnabled: false,
+    passwordResetEnabled: false,
+    emailEnabled: false,
+    showBirthdayIcon: false,
+    helpAndFaqURL: '/',
+    sharedLinksEnabled: false,
+    publicSharedLinksEnabled: false,
+    interface: endpoints.interface,
+    balance: { enabled: false },
+    // durachat's own addition: the client may resume a run with GET /api/agents/chat/stream/:streamId.
+    resumableStreams: true,
+  }));
+
+  app.get('/api/endpoints', { preHandler: app.requireJwt }, async () =>
+    Object.fromEntries(
+      endpoints.endpoints.map((endpoint) => [
+        endpoint.name,
+        {
+          order: endpoint.order,
+          type: endpoint.type === 'custom' ? 'custom' : undefined,
+          userProvide: false,
+          userProvideURL: false,
+          modelDisplayLabel: endpoint.modelDisplayLabel,
+          iconURL: endpoint.iconURL,
+          name: endpoint.name,
+        },
+      ]),
+    ),
+  );
+
+  app.get('/api/models', { preHandler: app.requireJwt }, async () =>
+    Object.fromEntries(endpoints.endpoints.map((endpoint) => [endpoint.name, endpoint.models])),
+  );
+
+  app.get('/api/user', { preHandler: app.requireJwt }, async (request) => authenticatedUser(request));
+
+  app.get<{ Params: { roleName: string } }>('/api/roles/:roleName', { preHandler: app.requireJwt }, async (request) => {
+    const user = authenticatedUser(request);
+    const roleName = request.params.roleName.toUpperCase();
+    // A user may read their own role; only an admin may read another one.
+    if (roleName !== user.role && user.role !== SystemRoles.ADMIN) throw new ForbiddenError('Access denied');
+    const role = roleDefinitions[roleName];
+    if (!role) throw new NotFoundError('Role not found');
+    return role;
+  });
+}

@@ -1,0 +1,110 @@
+import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { Conversation, Message } from '../../shared/models/index.ts';
+
+export interface ListConversationsInput {
+  cursor?: string;
+  limit: number;
+  isArchived: boolean;
+  tags?: string[];
+  search?: string;
+  order: 'asc' | 'desc';
+}
+
+interface Cursor {
+  updatedAt: string;
+  conversationId: string;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(value: string): Cursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Cursor;
+    if (typeof cursor.conversationId !== 'string' || Number.isNaN(Date.parse(cursor.updatedAt))) throw new Error('shape');
+    return cursor;
+  } catch {
+    throw new ValidationError('cursor: is not a cursor this server issued');
+  }
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+type LeanConversation = Record<string, unknown> & { conversationId: string; updatedAt: Date };
+
+function publicConversation(conversation: Record<string, unknown>) {
+  const { _id: _objectId, __v: _version, ...rest } = conversation;
+  return rest;
+}
+
+export function createConversationService() {
+  async function requireOwned(userId: string, conversationId: string) {
+    const conversation = await Conversation.findOne({ conversationId, user: userId }).lean<LeanConversation>();
+    if (!conversation) throw new NotFoundError('Conversation not found');
+    return conversation;
+  }
+
+  return {
+    requireOwned,
+
+    /**
+     * Keyset pagination on (updatedAt, conversationId): stable while conversations are being updated,
+     * unlike skip/limit. The cursor is opaque to the client.
+     */
+    async list(userId: string, input: ListConversationsInput) {
+      const direction = input.order === 'asc' ? 1 : -1;
+      const filter: Record<string, unknown> = { user: userId };
+      // Old documents may lack isArchived; "not archived" must include them.
+      filter.isArchived = input.isArchived ? true : { $ne: true };
+      if (input.tags?.length) filter.tags = { $in: input.tags };
+      if (input.search) filter.title = { $regex: escapeRegex(input.search), $options: 'i' };
+      if (input.cursor) {
+        const cursor = decodeCursor(input.cursor);
+        const comparison = direction === -1 ? '$lt' : '$gt';
+        const at = new Date(cursor.updatedAt);
+        filter.$or = [{ updatedAt: { [comparison]: at } }, { updatedAt: at, conversationId: { [comparison]: cursor.conversationId } }];
+      }
+      const page = await Conversation.find(filter)
+        .sort({ updatedAt: direction, conversationId: direction })
+        .limit(input.limit + 1)
+        .lean<LeanConversation[]>();
+      const hasMore = page.length > input.limit;
+      const conversations = page.slice(0, input.limit);
+      const last = conversations.at(-1);
+      return {
+        conversations: conversations.map(publicConversation),
+        nextCursor: hasMore && last ? encodeCursor({ updatedAt: new Date(last.updatedAt).toISOString(), conversationId: last.conversationId }) : null,
+      };
+    },
+
+    async get(userId: string, conversationId: string) {
+      return publicConversation(await requireOwned(userId, conversationId));
+    },
+
+    async update(userId: string, conversationId: string, changes: { title?: string; isArchived?: boolean; tags?: string[] }) {
+      const updated = await Conversation.findOneAndUpdate({ conversationId, user: userId }, { $set: changes }, { new: true }).lean<LeanConversation>();
+      if (!updated) throw new NotFoundError('Conversation not found');
+      return publicConversation(updated);
+    },
+
+    /** Messages go first: a failure half-way leaves a conversation that can be deleted again, never orphans. */
+    async remove(userId: string, conversationIds: string[]) {
+      const owned = await Conversation.find({ user: userId, conversationId: { $in: conversationIds } }, { conversationId: 1 }).lean<LeanConversation[]>();
+      const ids = owned.map((conversation) => conversation.conversationId);
+      if (ids.length === 0) throw new NotFoundError('Conversation not found');
+      const messages = await Message.deleteMany({ user: userId, conversationId: { $in: ids } });
+      const conversations = await Conversation.deleteMany({ user: userId, conversationId: { $in: ids } });
+      return { acknowledged: true, deletedCount: conversations.deletedCount, messages: { deletedCount: messages.deletedCount } };
+    },
+
+    async removeAll(userId: string) {
+      const messages = await Message.deleteMany({ user: userId });
+      const conversations = await Conversation.deleteMany({ user: userId });
+      return { acknowledged: true, deletedCount: conversations.deletedCount, messages: { deletedCount: messages.deletedCount } };
+    },
+  };
+}
+export type ConversationService = ReturnType<typeof createConversationService>;

@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const toolsDirectory = process.env.DURACHAT_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'durachat', 'bin');
+export const temporalExecutable = path.join(toolsDirectory, 'temporal');
+export const ferretdbExecutable = path.join(toolsDirectory, 'ferretdb');
+
+export function log(message: string) {
+  console.log(`[stack] ${message}`);
+}
+
+export function isPortOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function waitForPort(port: number, name: string, child: ChildProcess | undefined, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before listening on ${port}`);
+    if (await isPortOpen(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${name} did not listen on port ${port} within ${timeoutMs / 1000}s`);
+}
+
+/** A host:port is "local" when this script may start the service itself. */
+export function localPort(hostAndPort: string): number | undefined {
+  const match = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(hostAndPort);
+  return match ? Number(match[2]) : undefined;
+}
+
+export function mongoLocalPort(uri: string): number | undefined {
+  const match = /^mongodb:\/\/(?:[^@/]*@)?(127\.0\.0\.1|localhost):(\d+)(\/|$|\?)/.exec(uri);
+  return match ? Number(match[2]) : undefined;
+}
+
+export interface ManagedService {
+  name: string;
+  child?: ChildProcess;
+  reused: boolean;
+}
+
+/** Starts a child process whose output goes to a log file in the data folder (the terminal stays readable). */
+export function spawnLogged(name: string, command: string, args: string[], logDirectory: string, environment: NodeJS.ProcessEnv = process.env) {
+  mkdirSync(logDirectory, { recursive: true });
+  const logFile = path.join(logDirectory, `${name}.log`);
+  const output = openSync(logFile, 'a');
+  const child = spawn(command, args, { stdio: ['ignore', output, output], env: environment });
+  return { child, logFile };
+}
+
+export async function ensureTemporal(options: { address: string; uiPort: number; dataDirectory?: string; logDirectory: string; headless?: boolean }): Promise<ManagedService> {
+  const port = localPort(options.address);
+  if (port === undefined) {
+    log(`Temporal: using ${options.address} (TEMPORAL_ADDRESS points elsewhere; not started here)`);
+    return { name: 'temporal', reused: true };
+  }
+  if (await isPortOpen(port)) {
+    log(`Temporal: already running on 127.0.0.1:${port}, reused`);
+    return { name: 'temporal', reused: true };
+  }
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(options.uiPort), '--log-level', 'warn'];
+  if (options.dataDirectory) {
+    mkdirSync(options.dataDirectory, { recursive: true });
+    args.push('--db-filename', path.join(options.dataDirectory, 'temporal.db'));
+  }
+  if (options.headless) args.push('--headless');
+  const { child, logFile } = spawnLogged('temporal', temporalExecutable, args, options.logDirectory);
+  log(`Temporal: starting dev server on 127.0.0.1:${port} (log: ${logFile})`);
+  await waitForPort(port, 'Temporal', child);
+  return { name: 'temporal', child, reused: false };
+}
+
+export async function ensureFerretDB(options: { mongoUri: string; dataDirectory: string; logDirectory: string }): Promise<ManagedService> {
+  const port = mongoLocalPort(options.mongoUri);
+  if (port === undefined) {
+    log('MongoDB: MONGO_URI points elsewhere; FerretDB not started');
+    return { name: 'ferretdb', reused: true };
+  }
+  if (await isPortOpen(port)) {
+    log(`MongoDB protocol: something already listens on 127.0.0.1:${port}, reused`);
+    return { name: 'ferretdb', reused: true };
+  }
+  const directory = path.resolve(options.dataDirectory);
+  mkdirSync(directory, { recursive: true });
+  const args = ['--handler=sqlite', `--sqlite-url=file:${directory}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${directory}`, '--telemetry=disable', '--log-level=warn'];
+  const { child, logFile } = spawnLogged('ferretdb', ferretdbExecutable, args, options.logDirectory);
+  log(`FerretDB: starting on 127.0.0.1:${port}, SQLite files in ${directory} (log: ${logFile})`);
+  await waitForPort(port, 'FerretDB', child);
+  return { name: 'ferretdb', child, reused: false };
+}
+
+/** SIGTERM, then SIGKILL after a grace period. */
+export async function stopChild(child: ChildProcess, graceMs = 8000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** One schema for the whole environment; `.env.example` documents every key with the same defaults. */
+export const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3080),
+  DATA_DIR: z.string().min(1).default('.data'),
+  CONFIG_PATH: z.string().min(1).default('librechat.yaml'),
+  APP_TITLE: z.string().min(1).default('durachat'),
+
+  MONGO_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI').default('mongodb://127.0.0.1:27017/durachat'),
+  REDIS_URI: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URI').default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('durachat:'),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('durachat-chat'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_REFRESH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_EXPIRY: positiveInt.default(15 * 60 * 1000),
+  REFRESH_TOKEN_EXPIRY: positiveInt.default(7 * 24 * 60 * 60 * 1000),
+  ALLOW_REGISTRATION: booleanFromEnv.default(true),
+  ALLOW_EMAIL_LOGIN: booleanFromEnv.default(true),
+  LOGIN_MAX: positiveInt.default(7),
+  LOGIN_WINDOW: positiveInt.default(5),
+  REGISTER_MAX: positiveInt.default(5),
+  REGISTER_WINDOW: positiveInt.default(60),
+  CORS_ORIGINS: z.string().default('http://localhost:3080,http://127.0.0.1:3080'),
+  BODY_LIMIT: positiveInt.default(1024 * 1024),
+
+  CONCURRENT_MESSAGE_MAX: positiveInt.default(2),
+  CHAT_STREAM_MAXLEN: positiveInt.default(20000),
+  CHAT_STREAM_TTL_SECONDS: positiveInt.default(3600),
+
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  DEMO_PROVIDER_PORT: z.coerce.number().int().min(0).max(65535).default(3091),
+  DEMO_PROVIDER_URL: z.url().optional(),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+export type Config = Readonly<
+  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL'> & {
+    JWT_SECRET: string;
+    JWT_REFRESH_SECRET: string;
+    CORS_ORIGINS: string[];
+    DEMO_PROVIDER_URL: string;
+  }
+>;
+
+export class ConfigError extends Error {}
+
+/**
+ * Outside production a missing JWT secret is generated once and kept in the data folder, so `npm start`
+ * works with no .env and a restarted API still accepts the tokens it issued. Production must set both.
+ */
+function developmentSecrets(dataDir: string): { JWT_SECRET: string; JWT_REFRESH_SECRET: string } {
+  const file = path.join(dataDir, 'jwt-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = { JWT_SECRET: randomBytes(32).toString('hex'), JWT_REFRESH_SECRET: randomBytes(32).toString('hex') };
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings in a .env file mean "not set", as dotenv users expect.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const environment = parsed.data;
+  let secrets = { JWT_SECRET: environment.JWT_SECRET, JWT_REFRESH_SECRET: environment.JWT_REFRESH_SECRET };
+  if (!secrets.JWT_SECRET || !secrets.JWT_REFRESH_SECRET) {
+    if (environment.NODE_ENV === 'production') {
+      throw new ConfigError('Invalid configuration:\n  JWT_SECRET, JWT_REFRESH_SECRET: required when NODE_ENV=production');
+    }
+    const generated = developmentSecrets(environment.DATA_DIR);
+    secrets = { JWT_SECRET: secrets.JWT_SECRET ?? generated.JWT_SECRET, JWT_REFRESH_SECRET: secrets.JWT_REFRESH_SECRET ?? generated.JWT_REFRESH_SECRET };
+  }
+  return Object.freeze({
+    ...environment,
+    JWT_SECRET: secrets.JWT_SECRET!,
+    JWT_REFRESH_SECRET: secrets.JWT_REFRESH_SECRET!,
+    CORS_ORIGINS: environment.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    DEMO_PROVIDER_URL: environment.DEMO_PROVIDER_URL ?? `http://127.0.0.1:${environment.DEMO_PROVIDER_PORT}/v1`,
+  });
+}
+
+/** For process entry points: print a readable message and exit instead of a stack trace. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

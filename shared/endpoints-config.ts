@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, type Config } from './config.ts';
+
+const modelsSchema = z.object({ default: z.array(z.string().min(1)).min(1) });
+
+const customEndpointSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
+  apiKey: z.string().min(1),
+  baseURL: z.url(),
+  models: modelsSchema,
+  titleConvo: z.boolean().default(true),
+  titleModel: z.string().optional(),
+  modelDisplayLabel: z.string().optional(),
+  iconURL: z.string().optional(),
+  maxContextTokens: z.number().int().positive().optional(),
+});
+
+const fileSchema = z.object({
+  version: z.string().optional(),
+  interface: z.record(z.string(), z.unknown()).default({}),
+  endpoints: z
+    .object({
+      openAI: z
+        .object({ models: modelsSchema, titleModel: z.string().optional(), maxContextTokens: z.number().int().positive().optional() })
+        .optional(),
+      custom: z.array(customEndpointSchema).default([]),
+    })
+    .default({ custom: [] }),
+});
+
+/** One endpoint as the API, the workflow and the activities see it. */
+export interface ResolvedEndpoint {
+  name: string;
+  type: 'openAI' | 'custom';
+  baseURL?: string;
+  apiKey: string;
+  models: string[];
+  titleConvo: boolean;
+  titleModel?: string;
+  modelDisplayLabel?: string;
+  iconURL?: string;
+  maxContextTokens: number;
+  order: number;
+}
+
+export interface EndpointsConfig {
+  interface: Record<string, unknown>;
+  endpoints: ResolvedEndpoint[];
+}
+
+const DEFAULT_CONTEXT_TOKENS = 8192;
+
+/** `${VAR}` inside string values (not comments) becomes the variable's value. */
+function substituteEnvironment(value: unknown, environment: Record<string, string | undefined>): unknown {
+  if (Array.isArray(value)) return value.map((item) => substituteEnvironment(item, environment));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, substituteEnvironment(child, environment)]));
+  }
+  if (typeof value !== 'string') return value;
+  return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_match, name: string) => {
+    const value = environment[name];
+    if (value === undefined) throw new ConfigError(`Invalid endpoints config: \${${name}} is used but not set`);
+    return value;
+  });
+}
+
+export function loadEndpointsConfig(config: Config): EndpointsConfig {
+  let text: string;
+  try {
+    text = readFileSync(config.CONFIG_PATH, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  CONFIG_PATH: cannot read ${config.CONFIG_PATH} (${(error as Error).message})`);
+  }
+  const environment = { ...process.env, DEMO_PROVIDER_URL: config.DEMO_PROVIDER_URL };
+  const parsed = fileSchema.safeParse(substituteEnvironment(parse(text), environment));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid endpoints config in ${config.CONFIG_PATH}:\n${lines.join('\n')}`);
+  }
+  const endpoints: ResolvedEndpoint[] = [];
+  const openAI = parsed.data.endpoints.openAI;
+  // The OpenAI endpoint is offered only with a key: without one every request would fail.
+  if (openAI && config.OPENAI_API_KEY) {
+    endpoints.push({
+      name: 'openAI',
+      type: 'openAI',
+      baseURL: config.OPENAI_BASE_URL,
+      apiKey: config.OPENAI_API_KEY,
+      models: openAI.models.default,
+      titleConvo: true,
+      titleModel: openAI.titleModel,
+      maxContextTokens: openAI.maxContextTokens ?? 128000,
+      order: 0,
+    });
+  }
+  for (const custom of parsed.data.endpoints.custom) {
+    endpoints.push({
+      name: custom.name,
+      type: 'custom',
+      baseURL: custom.baseURL,
+      apiKey: custom.apiKey,
+      models: custom.models.default,
+      titleConvo: custom.titleConvo,
+      titleModel: custom.titleModel,
+      modelDisplayLabel: custom.modelDisplayLabel,
+      iconURL: custom.iconURL,
+      maxContextTokens: custom.maxContextTokens ?? DEFAULT_CONTEXT_TOKENS,
+      order: endpoints.length,
+    });
+  }
+  return { interface: parsed.data.interface, endpoints };
+}
+
+export function findEndpoint(config: EndpointsConfig, name: string): ResolvedEndpoint | undefined {
+  return config.endpoints.find((endpoint) => endpoint.name === name);
+}
