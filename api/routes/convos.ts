@@ -25,6 +25,7 @@ const updateBody = z.object({
     .refine((arg) => arg.title !== undefined || arg.isArchived !== undefined || arg.tags !== undefined, 'nothing to update'),
 });
 
+const archiveBody = z.object({ arg: z.object({ conversationId: idSchema, isArchived: z.boolean() }) });
 const deleteBody = z.object({ arg: z.object({ conversationId: idSchema }) });
 const idParams = z.object({ conversationId: idSchema });
 
@@ -45,6 +46,12 @@ export async function convoRoutes(app: FastifyInstance, options: { conversations
     const { arg } = parseInput(updateBody, request.body);
     const { conversationId, ...changes } = arg;
     return conversations.update(authenticatedUser(request).id, conversationId, changes);
+  });
+
+  // Newer clients archive through their own route; same effect as `update` with `isArchived`.
+  app.post('/archive', async (request) => {
+    const { arg } = parseInput(archiveBody, request.body);
+    return conversations.update(authenticatedUser(request).id, arg.conversationId, { isArchived: arg.isArchived });
   });
 
   app.delete('/', async (request) => {

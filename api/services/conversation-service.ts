@@ -85,7 +85,7 @@ export function createConversationService() {
     },
 
     async update(userId: string, conversationId: string, changes: { title?: string; isArchived?: boolean; tags?: string[] }) {
-      const updated = await Conversation.findOneAndUpdate({ conversationId, user: userId }, { $set: changes }, { new: true }).lean<LeanConversation>();
+      const updated = await Conversation.findOneAndUpdate({ conversationId, user: userId }, { $set: changes }, { returnDocument: 'after' }).lean<LeanConversation>();
       if (!updated) throw new NotFoundError('Conversation not found');
       return publicConversation(updated);
     },

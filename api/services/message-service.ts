@@ -43,7 +43,7 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
         changes.content = content;
         changes.text = content.filter((entry) => entry.type === 'text').map((entry) => String(entry.text ?? '')).join('');
       }
-      const updated = await Message.findOneAndUpdate({ messageId, conversationId, user: userId }, { $set: changes }, { new: true }).lean<LeanMessage>();
+      const updated = await Message.findOneAndUpdate({ messageId, conversationId, user: userId }, { $set: changes }, { returnDocument: 'after' }).lean<LeanMessage>();
       if (!updated) throw new NotFoundError('Message not found');
       return publicMessage(updated);
     },
@@ -51,7 +51,7 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
     async setFeedback(userId: string, conversationId: string, messageId: string, feedback: Feedback | null) {
       await requireOwnedMessage(userId, conversationId, messageId);
       const update = feedback ? { $set: { feedback } } : { $unset: { feedback: 1 } };
-      const updated = await Message.findOneAndUpdate({ messageId, conversationId, user: userId }, update, { new: true }).lean<LeanMessage>();
+      const updated = await Message.findOneAndUpdate({ messageId, conversationId, user: userId }, update, { returnDocument: 'after' }).lean<LeanMessage>();
       if (!updated) throw new NotFoundError('Message not found');
       return { messageId, conversationId, feedback: updated.feedback };
     },

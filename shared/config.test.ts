@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { ConfigError, loadConfig } from './config.ts';
+import { loadEndpointsConfig } from './endpoints-config.ts';
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'durachat-config-'));
+
+test('defaults apply and the result is frozen', () => {
+  const config = loadConfig({ DATA_DIR: dataDir });
+  assert.equal(config.PORT, 3080);
+  assert.equal(config.ALLOW_REGISTRATION, true);
+  assert.equal(config.JWT_SECRET.length >= 32, true);
+  assert.equal(Object.isFrozen(config), true);
+  // The generated development secret is kept, so a restarted process accepts earlier tokens.
+  assert.equal(loadConfig({ DATA_DIR: dataDir }).JWT_SECRET, config.JWT_SECRET);
+});
+
+test('a bad value is refused with a message naming each variable', () => {
+  assert.throws(
+    () => loadConfig({ DATA_DIR: dataDir, PORT: 'eighty', ALLOW_REGISTRATION: 'yes', MONGO_URI: 'postgres://x' }),
+    (error: Error) => error instanceof ConfigError && /PORT/.test(error.message) && /ALLOW_REGISTRATION/.test(error.message) && /MONGO_URI/.test(error.message),
+  );
+});
+
+test('production requires explicit JWT secrets', () => {
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' }), /JWT_SECRET, JWT_REFRESH_SECRET: required/);
+});
+
+test('the API process exits with a readable message, not a stack trace, on bad config', async () => {
+  const root = path.resolve(import.meta.dirname, '..');
+  const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: 'not-a-port', DATA_DIR: dataDir },
+  });
+  await assert.rejects(run, (error: { code: number; stderr: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stderr, /Invalid configuration:\n {2}PORT:/);
+    assert.doesNotMatch(error.stderr, /\n\s+at /);
+    return true;
+  });
+});
+
+test('the endpoints file: ${VAR} substitution, the demo endpoint, and readable errors', () => {
+  const config = loadConfig({ DATA_DIR: dataDir, DEMO_PROVIDER_PORT: '4999' });
+  const endpoints = loadEndpointsConfig(config);
+  assert.deepEqual(endpoints.endpoints.map((endpoint) => endpoint.name), ['demo']);
+  assert.equal(endpoints.endpoints[0]!.baseURL, 'http://127.0.0.1:4999/v1');
+
+  const broken = path.join(dataDir, 'broken.yaml');
+  writeFileSync(broken, 'endpoints:\n  custom:\n    - name: "bad name"\n      apiKey: k\n      baseURL: not-a-url\n      models: { default: [] }\n');
+  assert.throws(() => loadEndpointsConfig(loadConfig({ DATA_DIR: dataDir, CONFIG_PATH: broken })), (error: Error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /endpoints\.custom\.0\.name/);
+    assert.match(error.message, /endpoints\.custom\.0\.baseURL/);
+    return true;
+  });
+  assert.throws(() => loadEndpointsConfig(loadConfig({ DATA_DIR: dataDir, CONFIG_PATH: path.join(dataDir, 'missing.yaml') })), /CONFIG_PATH: cannot read/);
+});
