@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
 import type { EndpointsConfig } from '../shared/endpoints-config.ts';
@@ -8,6 +9,7 @@ import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { createIpRateLimit } from './plugins/rate-limit.ts';
 import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
+import { chatRoutes } from './routes/chat.ts';
 import { convoRoutes } from './routes/convos.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { startupRoutes } from './routes/startup.ts';
@@ -21,6 +23,8 @@ export interface AppDependencies {
   endpoints: EndpointsConfig;
   /** Commands (rate limits, stream writes). */
   redis: Redis;
+  /** Starts and cancels chat workflows; its connection is lazy, so the API starts without Temporal. */
+  temporal: Client;
 }
 
 /** The whole HTTP API as one plugin; api/server.ts owns the clients and the listening socket. */
@@ -53,4 +57,5 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, registerLimit });
   await instance.register(convoRoutes, { prefix: '/api/convos', conversations });
   await instance.register(messageRoutes, { prefix: '/api/messages', messages });
+  await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations });
 }

@@ -1,24 +1,17 @@
-import { loadConfigOrExit, ConfigError } from '../shared/config.ts';
+import { loadConfigOrExit } from '../shared/config.ts';
 import { connectDatabase, disconnectDatabase } from '../shared/database.ts';
-import { loadEndpointsConfig } from '../shared/endpoints-config.ts';
+import { loadEndpointsConfigOrExit } from '../shared/endpoints-config.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
+import { createTemporalClient } from '../shared/temporal-client.ts';
 import { buildServer } from './build-server.ts';
 
 const config = loadConfigOrExit();
-let endpoints;
-try {
-  endpoints = loadEndpointsConfig(config);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
-}
+const endpoints = loadEndpointsConfigOrExit(config);
 
 await connectDatabase(config.MONGO_URI);
 const redis = createRedisClient(config.REDIS_URI, 'api');
-const server = await buildServer({ config, endpoints, redis });
+const temporal = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+const server = await buildServer({ config, endpoints, redis, temporal: temporal.client });
 
 let closing = false;
 async function shutdown(signal: string) {
@@ -27,6 +20,7 @@ async function shutdown(signal: string) {
   server.log.info({ signal }, 'shutting down');
   await server.close();
   await redis.quit();
+  await temporal.connection.close();
   await disconnectDatabase();
   process.exit(0);
 }

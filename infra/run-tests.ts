@@ -4,6 +4,8 @@
  * Each test file gets its own database and Redis key prefix (test/helpers), so files can run in parallel.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFerretDB, ensureTemporal, log, stopChild, temporalExecutable, type ManagedService } from './local-services.ts';
@@ -32,6 +34,11 @@ try {
   rmSync(path.join(dataDirectory, 'ferretdb'), { recursive: true, force: true });
   services.push(await ensureTemporal({ address: temporalAddress, uiPort: 18233, logDirectory: dataDirectory, headless: true }));
   services.push(await ensureFerretDB({ mongoUri, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory: dataDirectory }));
+  // Bundle the workflows once for every test process (webpack takes seconds each time otherwise).
+  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: undefined });
+  mkdirSync(dataDirectory, { recursive: true });
+  const bundlePath = path.join(dataDirectory, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
   log(`running ${files.length} test files`);
   const runner = spawn(
     process.execPath,
@@ -46,6 +53,7 @@ try {
         TEST_TEMPORAL_ADDRESS: temporalAddress,
         TEMPORAL_CLI_PATH: temporalExecutable,
         DATA_DIR: dataDirectory,
+        WORKFLOW_BUNDLE_PATH: bundlePath,
       },
     },
   );

@@ -116,3 +116,16 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
 export function findEndpoint(config: EndpointsConfig, name: string): ResolvedEndpoint | undefined {
   return config.endpoints.find((endpoint) => endpoint.name === name);
 }
+
+/** For process entry points: a readable message and exit 1 instead of a stack trace. */
+export function loadEndpointsConfigOrExit(config: Config): EndpointsConfig {
+  try {
+    return loadEndpointsConfig(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -44,7 +44,7 @@ test('the client\'s own request helpers work against durachat, and responses par
 
   const user = await dataService.getUser();
   assert.equal(user.email, 'contract@example.com');
-  assert.equal(user.id, login.user.id);
+  assert.equal(user.id, login.user!.id);
   const role = await dataService.getRole('user');
   assert.equal(role.name, 'USER');
 

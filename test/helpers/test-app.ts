@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../shared/config.ts';
 import { connectDatabase } from '../../shared/database.ts';
 import { loadEndpointsConfig } from '../../shared/endpoints-config.ts';
 import { createRedisClient } from '../../shared/redis-client.ts';
+import { createTemporalClient } from '../../shared/temporal-client.ts';
 
 /** Per test process: its own database and Redis prefix, so test files can run side by side. */
 export const testRunId = randomUUID().slice(0, 8);
@@ -38,7 +39,8 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
   const config = loadConfig(testEnvironment(overrides));
   if (mongoose.connection.readyState !== 1) await connectDatabase(config.MONGO_URI);
   const redis = createRedisClient(config.REDIS_URI, 'test-api');
-  const server = await buildServer({ config, endpoints: loadEndpointsConfig(config), redis }, { logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL } });
+  const temporal = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  const server = await buildServer({ config, endpoints: loadEndpointsConfig(config), redis, temporal: temporal.client }, { logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL } });
   await server.listen({ host: '127.0.0.1', port: 0 });
   const { port } = server.server.address() as AddressInfo;
   return {
@@ -47,6 +49,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     async close() {
       await server.close();
       await redis.quit();
+      await temporal.connection.close();
     },
   };
 }

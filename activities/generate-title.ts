@@ -1,0 +1,40 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ChatRunInput } from '../shared/chat-run.ts';
+import { findEndpoint } from '../shared/endpoints-config.ts';
+import { Conversation, Message } from '../shared/models/index.ts';
+import type { ActivityDependencies } from './dependencies.ts';
+import { classifyProviderError } from './provider-errors.ts';
+
+const TITLE_SYSTEM_PROMPT =
+  'Write a concise conversation title of at most 7 words for the exchange below. Answer with the title only: no quotes, no punctuation at the end.';
+const TITLE_CACHE_SECONDS = 120;
+
+/**
+ * A short, non-streaming model call after the first reply of a new conversation. The title is saved
+ * on the conversation (unless the user renamed it meanwhile) and cached for `gen_title`.
+ */
+export function createGenerateTitle(deps: ActivityDependencies) {
+  return async function generateTitle(input: ChatRunInput): Promise<string> {
+    const endpoint = findEndpoint(deps.endpoints, input.endpoint);
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured`, 'EndpointUnavailable');
+    const [request, reply] = await Promise.all([
+      Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>(),
+      Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>(),
+    ]);
+    const exchange = `User: ${(request?.text ?? '').slice(0, 2000)}\nAssistant: ${(reply?.text ?? '').slice(0, 2000)}`;
+    let raw: string;
+    try {
+      const completion = await deps.openAIClientFor(endpoint).chat.completions.create(
+        { model: endpoint.titleModel ?? input.model, messages: [{ role: 'system', content: TITLE_SYSTEM_PROMPT }, { role: 'user', content: exchange }], max_tokens: 32, temperature: 0.2 },
+        { signal: Context.current().cancellationSignal },
+      );
+      raw = completion.choices[0]?.message?.content ?? '';
+    } catch (error) {
+      throw classifyProviderError(error);
+    }
+    const title = raw.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
+    await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId, title: 'New Chat' }, { $set: { title } });
+    await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS);
+    return title;
+  };
+}

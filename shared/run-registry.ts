@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis-keys.ts';
+import type { RunStatus } from './chat-run.ts';
+
+/**
+ * Which runs exist, who owns them, and how many each user has going. Lives in Redis so every API
+ * process and worker sees the same picture; the workflow releases its slot when it finishes.
+ */
+export interface RunInfo {
+  streamId: string;
+  userId: string;
+  conversationId: string;
+  responseMessageId: string;
+  workflowId: string;
+  status: RunStatus;
+  createdAt: string;
+}
+
+/** A slot older than this is assumed leaked (a run cannot take longer: see workflows/chat.ts). */
+export const STALE_SLOT_MS = 30 * 60_000;
+
+const RESERVE_SLOT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+
+type RegistryRedis = Redis & { durachatReserveSlot(key: string, now: number, cutoff: number, max: number, member: string, ttl: number): Promise<number> };
+
+export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlSeconds: number }) {
+  if (!('durachatReserveSlot' in redis)) redis.defineCommand('durachatReserveSlot', { numberOfKeys: 1, lua: RESERVE_SLOT });
+  const scripted = redis as RegistryRedis;
+
+  return {
+    /** Atomically takes one of the user's `max` run slots; false when all are in use. */
+    async reserveSlot(userId: string, streamId: string, max: number): Promise<boolean> {
+      const now = Date.now();
+      return (await scripted.durachatReserveSlot(keys.userActiveRuns(userId), now, now - STALE_SLOT_MS, max, streamId, STALE_SLOT_MS)) === 1;
+    },
+
+    async register(run: RunInfo): Promise<void> {
+      await redis
+        .multi()
+        .hset(keys.runInfo(run.streamId), { ...run })
+        .expire(keys.runInfo(run.streamId), Math.ceil(STALE_SLOT_MS / 1000) + options.ttlSeconds)
+        .set(keys.conversationActiveRun(run.userId, run.conversationId), run.streamId, 'EX', Math.ceil(STALE_SLOT_MS / 1000))
+        .exec();
+    },
+
+    async get(streamId: string): Promise<RunInfo | undefined> {
+      const fields = await redis.hgetall(keys.runInfo(streamId));
+      return fields.streamId ? (fields as unknown as RunInfo) : undefined;
+    },
+
+    async findByConversation(userId: string, conversationId: string): Promise<RunInfo | undefined> {
+      const streamId = await redis.get(keys.conversationActiveRun(userId, conversationId));
+      return streamId ? this.get(streamId) : undefined;
+    },
+
+    async listActive(userId: string): Promise<RunInfo[]> {
+      const streamIds = await redis.zrangebyscore(keys.userActiveRuns(userId), Date.now() - STALE_SLOT_MS, '+inf');
+      const runs = await Promise.all(streamIds.map((streamId) => this.get(streamId)));
+      return runs.filter((run): run is RunInfo => run !== undefined && run.status === 'running');
+    },
+
+    /** The run ended: record how, free the user's slot, let the stream and record expire. */
+    async complete(run: Pick<RunInfo, 'streamId' | 'userId' | 'conversationId'>, status: RunStatus): Promise<void> {
+      const mapping = keys.conversationActiveRun(run.userId, run.conversationId);
+      await redis
+        .multi()
+        .hset(keys.runInfo(run.streamId), 'status', status)
+        .expire(keys.runInfo(run.streamId), options.ttlSeconds)
+        .expire(keys.chatStream(run.streamId), options.ttlSeconds)
+        .zrem(keys.userActiveRuns(run.userId), run.streamId)
+        .exec();
+      // Only clear the conversation's pointer if a newer run has not replaced it.
+      if ((await redis.get(mapping)) === run.streamId) await redis.del(mapping);
+    },
+
+    /** The run never started (Temporal refused): leave no trace. */
+    async discard(run: Pick<RunInfo, 'streamId' | 'userId' | 'conversationId'>): Promise<void> {
+      await redis
+        .multi()
+        .del(keys.runInfo(run.streamId), keys.chatStream(run.streamId), keys.streamWriterFence(run.streamId))
+        .zrem(keys.userActiveRuns(run.userId), run.streamId)
+        .exec();
+      const mapping = keys.conversationActiveRun(run.userId, run.conversationId);
+      if ((await redis.get(mapping)) === run.streamId) await redis.del(mapping);
+    },
+  };
+}
+export type RunRegistry = ReturnType<typeof createRunRegistry>;

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { loadConfig } from '../../shared/config.ts';
+import { loadEndpointsConfig } from '../../shared/endpoints-config.ts';
+import { createRedisClient } from '../../shared/redis-client.ts';
+import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
+import { createChatWorker } from '../../workers/create-worker.ts';
+import { createTokenCounter } from '../../workers/token-counter.ts';
+import { startTestApp, testEnvironment, type TestApp } from './test-app.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+export interface InProcessWorker {
+  stop: () => Promise<void>;
+}
+
+/** The real worker (same composition root as workers/chat-worker.ts), run inside the test process. */
+export async function startInProcessWorker(overrides: Record<string, string>): Promise<InProcessWorker> {
+  const config = loadConfig(testEnvironment(overrides));
+  const redis = createRedisClient(config.REDIS_URI, 'test-worker');
+  const tokenCounter = createTokenCounter({ maxThreads: 1 });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker: Worker = await createChatWorker({ config, endpoints: loadEndpointsConfig(config), redis, tokenCounter, connection });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await tokenCounter.close();
+      await redis.quit();
+    },
+  };
+}
+
+/** A real process from one of the entry points (workers/chat-worker.ts, api/server.ts), for kill tests. */
+export function spawnEntryPoint(entry: string, overrides: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env: testEnvironment({ LOG_LEVEL: 'warn', ...overrides }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.resume();
+  child.stderr!.on('data', (chunk) => {
+    if (process.env.TEST_CHILD_OUTPUT) process.stderr.write(`[${entry}] ${chunk}`);
+  });
+  return child;
+}
+
+export interface ChatStack {
+  app: TestApp;
+  provider: FakeProvider;
+  environment: Record<string, string>;
+  worker?: InProcessWorker;
+  close: () => Promise<void>;
+}
+
+/** API + fake provider (+ an in-process worker unless `worker: false`), all on this file's database, prefix and task queue. */
+export async function startChatStack(options: { worker?: boolean; overrides?: Record<string, string> } = {}): Promise<ChatStack> {
+  const provider = await startFakeProvider();
+  const environment = { DEMO_PROVIDER_URL: provider.url, CONCURRENT_MESSAGE_MAX: '20', ...options.overrides };
+  const app = await startTestApp(environment);
+  const worker = options.worker === false ? undefined : await startInProcessWorker(environment);
+  return {
+    app,
+    provider,
+    environment,
+    worker,
+    async close() {
+      await worker?.stop();
+      await app.close();
+      await provider.close();
+    },
+  };
+}

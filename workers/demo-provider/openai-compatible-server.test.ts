@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import OpenAI from 'openai';
+import { startFakeProvider, type FakeProvider } from './openai-compatible-server.ts';
+
+let provider: FakeProvider;
+let client: OpenAI;
+
+before(async () => {
+  provider = await startFakeProvider();
+  client = new OpenAI({ apiKey: 'demo', baseURL: provider.url, maxRetries: 0 });
+});
+after(() => provider.close());
+
+test('the real openai SDK streams a reply and reads usage from the last chunk', async () => {
+  const stream = await client.chat.completions.create({
+    model: 'demo-fast',
+    messages: [{ role: 'user', content: 'hello [tokens=20]' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let text = '';
+  let finish: string | null = null;
+  let usage: OpenAI.CompletionUsage | undefined;
+  for await (const chunk of stream) {
+    text += chunk.choices[0]?.delta?.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  assert.equal(finish, 'stop');
+  assert.equal(usage?.completion_tokens, 20);
+  assert.equal(text.split(' ').length, 20);
+  const again = await client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'hello [tokens=20]' }] });
+  assert.equal(again.choices[0]!.message.content, text, 'the same request gets the same reply');
+});
+
+test('a continuation request gets exactly the rest of the reply', async () => {
+  const messages = [{ role: 'user' as const, content: 'continue me [tokens=30]' }];
+  const full = (await client.chat.completions.create({ model: 'demo-fast', messages })).choices[0]!.message.content!;
+  const partial = full.slice(0, 47);
+  const rest = (await client.chat.completions.create({ model: 'demo-fast', messages: [...messages, { role: 'assistant', content: partial }] })).choices[0]!.message.content!;
+  assert.equal(partial + rest, full);
+});
+
+test('fail and drop directives produce OpenAI errors the SDK classifies', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'x [fail=429 times=1 key=f1]' }] }),
+    (error) => error instanceof OpenAI.RateLimitError,
+  );
+  const second = await client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'x [fail=429 times=1 key=f1] [tokens=3]' }] });
+  assert.equal(second.choices[0]!.message.content!.split(' ').length, 3);
+  await assert.rejects(
+    client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'x [fail=401 key=f2]' }] }),
+    (error) => error instanceof OpenAI.AuthenticationError,
+  );
+  const dropping = await client.chat.completions.create({ model: 'demo-fast', stream: true, messages: [{ role: 'user', content: 'x [drop=5 key=d1]' }] });
+  await assert.rejects(async () => {
+    for await (const _chunk of dropping) {
+      // reading until the connection drops
+    }
+  });
+  assert.equal(provider.requestCount('d1'), 1);
+});

@@ -1,0 +1,2 @@
+// Everything the worker bundles: one workflow per file, re-exported here.
+export { chatWorkflow } from './chat.ts';
