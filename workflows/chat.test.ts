@@ -1,0 +1,147 @@
+/**
+ * The chat workflow in Temporal's own test environment: a dev server started from the installed CLI
+ * (`existing-path`, nothing downloaded), the real activities against FerretDB, Redis and the fake
+ * provider, and replay of a saved history so that a non-deterministic change fails here.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import mongoose from 'mongoose';
+import OpenAI from 'openai';
+import { createActivities } from '../activities/index.ts';
+import type { ChatRunInput } from '../shared/chat-run.ts';
+import { readAllEntries, streamedText } from '../shared/chat-stream.ts';
+import { loadConfig } from '../shared/config.ts';
+import { connectDatabase } from '../shared/database.ts';
+import { loadEndpointsConfig } from '../shared/endpoints-config.ts';
+import { Message, ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
+import { createRedisClient } from '../shared/redis-client.ts';
+import { createRedisKeys } from '../shared/redis-keys.ts';
+import { createRunRegistry } from '../shared/run-registry.ts';
+import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
+import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
+import { createTokenCounter } from '../workers/token-counter.ts';
+import { chatWorkflow } from './chat.ts';
+
+const fixture = path.join(import.meta.dirname, 'fixtures', 'chat-completed.history.json');
+const workflowsPath = path.join(import.meta.dirname, 'index.ts');
+const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
+
+let environment: TestWorkflowEnvironment;
+let provider: FakeProvider;
+let worker: Worker;
+let running: Promise<void>;
+const redis = createRedisClient('redis://127.0.0.1:6379', 'workflow-test');
+const tokenCounter = createTokenCounter({ maxThreads: 1 });
+let config: ReturnType<typeof loadConfig>;
+const taskQueue = `workflow-test-${randomUUID().slice(0, 8)}`;
+
+before(async () => {
+  const executable = process.env.TEMPORAL_CLI_PATH;
+  assert.ok(executable, 'TEMPORAL_CLI_PATH is set by infra/run-tests.ts');
+  environment = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: executable } } });
+  provider = await startFakeProvider();
+  config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
+  await connectDatabase(config.MONGO_URI);
+  const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
+  const activities = createActivities({
+    redis,
+    keys,
+    runs: createRunRegistry(redis, keys, { ttlSeconds: 60 }),
+    endpoints: loadEndpointsConfig(config),
+    streamMaxLength: 1000,
+    streamTtlSeconds: 60,
+    openAIClientFor: (endpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0 }),
+    countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
+  });
+  worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
+  running = worker.run();
+});
+
+after(async () => {
+  worker.shutdown();
+  await running;
+  await environment.teardown();
+  await provider.close();
+  await tokenCounter.close();
+  await redis.quit();
+  if (mongoose.connection.readyState === 1) await cleanUpTestData(config);
+});
+
+function input(text: string, overrides: Partial<ChatRunInput> = {}): ChatRunInput {
+  const userMessageId = randomUUID();
+  return {
+    streamId: randomUUID(),
+    userId: new mongoose.Types.ObjectId().toString(),
+    conversationId: randomUUID(),
+    isNewConversation: true,
+    endpoint: 'demo',
+    endpointType: 'custom',
+    model: 'demo-fast',
+    sender: 'Demo',
+    parameters: {},
+    userMessage: { messageId: userMessageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text },
+    responseMessageId: randomUUID(),
+    responseParentMessageId: userMessageId,
+    generateTitle: true,
+    ...overrides,
+  };
+}
+
+describe('chatWorkflow', () => {
+  test('completes: request and reply saved, stream closed with a final event, title generated', async () => {
+    const run = input('workflow test [tokens=12]');
+    const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
+    assert.deepEqual(await handle.result(), { status: 'completed', finishReason: 'stop' });
+    const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string; unfinished: boolean }>();
+    const entries = await readAllEntries(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId));
+    assert.equal(reply!.text, streamedText(entries));
+    assert.equal(reply!.text.split(' ').length, 12);
+    assert.equal(entries.at(-1)!.end, true);
+    assert.equal(JSON.parse(entries.at(-1)!.data).final, true);
+
+    const history = await handle.fetchHistory();
+    const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(activityTypes, ['saveRequest', 'streamReply', 'finishRun', 'generateTitle']);
+    // The history the current code produces replays deterministically.
+    const historyJson = historyToJSON(history);
+    if (process.env.RECORD_WORKFLOW_HISTORY === '1') writeFileSync(fixture, historyJson);
+    await Worker.runReplayHistory(workflowSource, JSON.parse(historyJson), handle.workflowId);
+  });
+
+  test('a saved history from an earlier version replays without non-determinism', async () => {
+    assert.ok(existsSync(fixture), 'workflows/fixtures/chat-completed.history.json is committed');
+    await Worker.runReplayHistory(workflowSource, JSON.parse(readFileSync(fixture, 'utf8')), 'chat-recorded');
+  });
+
+  test('cancelled mid-stream: the partial reply is saved unfinished and the run still closes', async () => {
+    const run = input('cancel me [tokens=200 rate=20]');
+    const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
+    const streamKey = createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId);
+    while (streamedText(await readAllEntries(redis, streamKey)).split(' ').length < 5) await new Promise((resolve) => setTimeout(resolve, 50));
+    await handle.cancel();
+    assert.deepEqual(await handle.result(), { status: 'aborted' });
+    const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string; unfinished: boolean }>();
+    assert.equal(reply!.unfinished, true);
+    assert.equal(reply!.text, streamedText(await readAllEntries(redis, streamKey)));
+    assert.ok(reply!.text.split(' ').length < 200);
+  });
+
+  test('a refused provider call (401) ends the run with an error outcome after one attempt', async () => {
+    const key = randomUUID();
+    const run = input(`refused [fail=401 times=9 key=${key}]`);
+    const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
+    const outcome = (await handle.result()) as { status: string; errorMessage: string };
+    assert.equal(outcome.status, 'error');
+    assert.match(outcome.errorMessage, /401/);
+    assert.equal(provider.requestCount(key), 1);
+    const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ error: boolean }>();
+    assert.equal(reply!.error, true);
+  });
+});
