@@ -28,7 +28,7 @@ async function startNodeService(name: string, entry: string, port?: number): Pro
 }
 
 let stopping = false;
-async function stopAll(reason: string) {
+async function stopAll(reason: string, exitCode = 0) {
   if (stopping) return;
   stopping = true;
   log(`${reason}: stopping what this run started`);
@@ -38,7 +38,7 @@ async function stopAll(reason: string) {
       log(`${service.name} stopped`);
     }
   }
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.on('SIGINT', () => void stopAll('Ctrl-C'));
 process.on('SIGTERM', () => void stopAll('SIGTERM'));
@@ -61,5 +61,5 @@ durachat is running
 Press Ctrl-C to stop.`);
 } catch (error) {
   console.error(`[stack] ${(error as Error).message}`);
-  await stopAll('start-up failed');
+  await stopAll('start-up failed', 1);
 }
