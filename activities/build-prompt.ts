@@ -45,6 +45,10 @@ export function outputBudget(input: ChatRunInput): number {
  */
 export async function buildPrompt(input: ChatRunInput, endpoint: ResolvedEndpoint, deps: Pick<ActivityDependencies, 'countTokens'>, signal?: AbortSignal): Promise<PromptMessage[]> {
   const stored = await Message.find({ conversationId: input.conversationId, user: input.userId }, { messageId: 1, parentMessageId: 1, text: 1, isCreatedByUser: 1, error: 1 }).lean<StoredMessage[]>();
+  // The new user message may not be saved yet (saveRequest runs alongside this activity).
+  if (input.userMessage && !stored.some((message) => message.messageId === input.userMessage!.messageId)) {
+    stored.push({ ...input.userMessage, isCreatedByUser: true });
+  }
   const thread = threadTo(stored, input.responseParentMessageId).filter((message) => !message.error);
   const turns: PromptMessage[] = thread.map((message) => ({ role: message.isCreatedByUser ? 'user' : 'assistant', content: message.text ?? '' }));
   if (turns.length === 0 || turns.at(-1)!.role !== 'user') {

@@ -3,9 +3,11 @@ import { runStepId, type ChatRunInput } from '../shared/chat-run.ts';
 import { appendFenced, readAllEntries, streamedText } from '../shared/chat-stream.ts';
 import { findEndpoint } from '../shared/endpoints-config.ts';
 import { buildPrompt, outputBudget } from './build-prompt.ts';
+import { createCoalescingWriter } from './coalescing-writer.ts';
 import type { ActivityDependencies } from './dependencies.ts';
 import { classifyProviderError } from './provider-errors.ts';
 
+/** Heartbeats come from a timer, not per token: the SDK throttles them anyway, and a per-token call costs CPU. */
 const HEARTBEAT_INTERVAL_MS = 1000;
 
 /**
@@ -66,15 +68,14 @@ export function createStreamReply(deps: ActivityDependencies) {
           },
           { signal: context.cancellationSignal },
         );
+        const deltas = createCoalescingWriter((text) => append({ event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } }));
         for await (const chunk of stream) {
           const choice = chunk.choices[0];
           const text = choice?.delta?.content;
-          if (text) {
-            await append({ event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } });
-            context.heartbeat();
-          }
+          if (text) deltas.push(text);
           if (choice?.finish_reason) finishReason = choice.finish_reason;
         }
+        await deltas.flush();
         // The SDK ends the iteration quietly when its signal aborts; that is a cancellation, not a reply.
         if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
       } catch (error) {

@@ -74,7 +74,10 @@ export async function ensureTemporal(options: { address: string; uiPort: number;
     log(`Temporal: already running on 127.0.0.1:${port}, reused`);
     return { name: 'temporal', reused: true };
   }
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(options.uiPort), '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(options.uiPort), '--log-level', 'warn',
+    // Eager activity dispatch: an activity scheduled by a workflow task goes straight back to the
+    // worker that completed it, saving a poll round trip per activity (time to first token).
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
   if (options.dataDirectory) {
     mkdirSync(options.dataDirectory, { recursive: true });
     args.push('--db-filename', path.join(options.dataDirectory, 'temporal.db'));

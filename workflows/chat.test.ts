@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import mongoose from 'mongoose';
@@ -28,7 +28,9 @@ import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/o
 import { createTokenCounter } from '../workers/token-counter.ts';
 import { chatWorkflow } from './chat.ts';
 
-const fixture = path.join(import.meta.dirname, 'fixtures', 'chat-completed.history.json');
+const fixtures = path.join(import.meta.dirname, 'fixtures');
+/** Where RECORD_WORKFLOW_HISTORY=1 writes; bump the version when the workflow changes on purpose. */
+const recordTo = path.join(fixtures, 'chat-completed-v2.history.json');
 const workflowsPath = path.join(import.meta.dirname, 'index.ts');
 const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
 const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
@@ -111,13 +113,16 @@ describe('chatWorkflow', () => {
     assert.deepEqual(activityTypes, ['saveRequest', 'streamReply', 'finishRun', 'generateTitle']);
     // The history the current code produces replays deterministically.
     const historyJson = historyToJSON(history);
-    if (process.env.RECORD_WORKFLOW_HISTORY === '1') writeFileSync(fixture, historyJson);
+    if (process.env.RECORD_WORKFLOW_HISTORY === '1') writeFileSync(recordTo, historyJson);
     await Worker.runReplayHistory(workflowSource, JSON.parse(historyJson), handle.workflowId);
   });
 
-  test('a saved history from an earlier version replays without non-determinism', async () => {
-    assert.ok(existsSync(fixture), 'workflows/fixtures/chat-completed.history.json is committed');
-    await Worker.runReplayHistory(workflowSource, JSON.parse(readFileSync(fixture, 'utf8')), 'chat-recorded');
+  test('saved histories from every earlier version replay without non-determinism', async () => {
+    const saved = readdirSync(fixtures).filter((name) => name.endsWith('.history.json'));
+    assert.ok(saved.length >= 2, 'the fixtures of earlier versions are committed');
+    for (const name of saved) {
+      await Worker.runReplayHistory(workflowSource, JSON.parse(readFileSync(path.join(fixtures, name), 'utf8')), name);
+    }
   });
 
   test('cancelled mid-stream: the partial reply is saved unfinished and the run still closes', async () => {

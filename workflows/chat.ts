@@ -42,8 +42,11 @@ function describeFailure(error: unknown): string {
  */
 export async function chatWorkflow(input: ChatRunInput): Promise<ReplyOutcome> {
   let outcome: ReplyOutcome;
+  // Saving the request and streaming the reply start in the same workflow task (one round trip to
+  // the server, not two): the prompt is built from the input's user message, not from the database.
+  // The save is not cancellable and always awaited, so the request is stored before the run closes.
+  const saved = CancellationScope.nonCancellable(() => dbWrite.saveRequest(input));
   try {
-    await CancellationScope.nonCancellable(() => dbWrite.saveRequest(input));
     const result = await llmCall.streamReply(input);
     outcome = { status: 'completed', finishReason: result.finishReason };
   } catch (error) {
@@ -55,6 +58,7 @@ export async function chatWorkflow(input: ChatRunInput): Promise<ReplyOutcome> {
     }
   }
   await CancellationScope.nonCancellable(async () => {
+    await saved;
     await dbWrite.finishRun(input, outcome);
     if (outcome.status === 'completed' && input.generateTitle) {
       try {
