@@ -44,7 +44,11 @@ export function outputBudget(input: ChatRunInput): number {
  * trimmed from the oldest turn until it fits the context budget (context minus room for the reply).
  */
 export async function buildPrompt(input: ChatRunInput, endpoint: ResolvedEndpoint, deps: Pick<ActivityDependencies, 'countTokens'>, signal?: AbortSignal): Promise<PromptMessage[]> {
-  const stored = await Message.find({ conversationId: input.conversationId, user: input.userId }, { messageId: 1, parentMessageId: 1, text: 1, isCreatedByUser: 1, error: 1 }).lean<StoredMessage[]>();
+  // A new conversation has no history yet: its only message is the one in the input.
+  const stored =
+    input.isNewConversation && input.userMessage
+      ? []
+      : await Message.find({ conversationId: input.conversationId, user: input.userId }, { messageId: 1, parentMessageId: 1, text: 1, isCreatedByUser: 1, error: 1 }).lean<StoredMessage[]>();
   // The new user message may not be saved yet (saveRequest runs alongside this activity).
   if (input.userMessage && !stored.some((message) => message.messageId === input.userMessage!.messageId)) {
     stored.push({ ...input.userMessage, isCreatedByUser: true });

@@ -33,3 +33,17 @@ test('a failed write surfaces on the next push and on flush', async () => {
   assert.throws(() => writer.push('y'), /fenced out/);
   await assert.rejects(writer.flush(), /fenced out/);
 });
+
+test('with minIntervalMs, writes are spaced out and what arrives meanwhile is joined', async () => {
+  const writes: Array<{ text: string; at: number }> = [];
+  const writer = createCoalescingWriter(async (text) => {
+    writes.push({ text, at: Date.now() });
+  }, { minIntervalMs: 40 });
+  writer.push('a');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  writer.push('b');
+  writer.push('c');
+  await writer.flush();
+  assert.deepEqual(writes.map((write) => write.text), ['a', 'bc']);
+  assert.ok(writes[1]!.at - writes[0]!.at >= 35, `spaced ${writes[1]!.at - writes[0]!.at} ms`);
+});

@@ -2,9 +2,11 @@
  * Appends text deltas to a stream with at most one write in flight: text arriving while a write is
  * under way is joined into the next one. Idle streams get every token at once (no added latency);
  * under load, writes batch themselves, so Redis round trips and SSE events per token fall as the
- * number of concurrent replies rises. Order is kept because writes never overlap.
+ * number of concurrent replies rises. With `minIntervalMs`, writes are also spaced at least that far
+ * apart (the first still goes at once). Order is kept because writes never overlap.
  */
-export function createCoalescingWriter(write: (text: string) => Promise<void>) {
+export function createCoalescingWriter(write: (text: string) => Promise<void>, options: { minIntervalMs?: number } = {}) {
+  const minIntervalMs = options.minIntervalMs ?? 0;
   let buffer = '';
   let inFlight: Promise<void> | undefined;
   let failure: unknown;
@@ -12,8 +14,12 @@ export function createCoalescingWriter(write: (text: string) => Promise<void>) {
   function pump() {
     const text = buffer;
     buffer = '';
+    const started = Date.now();
     inFlight = write(text).then(
-      () => {
+      async () => {
+        // Spacing writes out batches tokens further: fewer Redis writes and SSE events per token.
+        const wait = minIntervalMs - (Date.now() - started);
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         inFlight = undefined;
         if (buffer && failure === undefined) pump();
       },

@@ -12,6 +12,8 @@ export interface ActivityDependencies {
   endpoints: EndpointsConfig;
   streamMaxLength: number;
   streamTtlSeconds: number;
+  /** Minimum spacing of delta writes per stream (tokens arriving meanwhile are joined). */
+  streamFlushIntervalMs: number;
   /** An OpenAI SDK client for an endpoint (SDK retries off: Temporal owns retrying). */
   openAIClientFor: (endpoint: ResolvedEndpoint) => OpenAI;
   /** Token counts, computed on the worker's Piscina pool. */

@@ -23,33 +23,42 @@ export function createStreamReply(deps: ActivityDependencies) {
     const owner = `attempt-${context.info.attempt}`;
     const streamKey = deps.keys.chatStream(input.streamId);
     const fenceKey = deps.keys.streamWriterFence(input.streamId);
-    // Claim the stream: from here on, an earlier attempt still running somewhere is fenced out.
-    await deps.redis.set(fenceKey, owner, 'EX', deps.streamTtlSeconds * 2);
-
     const endpoint = findEndpoint(deps.endpoints, input.endpoint);
     if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
 
     const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
     try {
-      const entries = await readAllEntries(deps.redis, streamKey);
-      const alreadyStreamed = streamedText(entries);
-      if (context.info.attempt > 1) context.log.info('resuming reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
-
-      const messages = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
-      const prefix = (input.continuedText ?? '') + alreadyStreamed;
-      if (prefix) messages.push({ role: 'assistant', content: prefix });
-
       const append = async (data: unknown) => {
         const id = await appendFenced(deps.redis, streamKey, fenceKey, owner, deps.streamMaxLength, 'message', data);
         if (!id) throw ApplicationFailure.nonRetryable('A newer attempt owns this reply stream', 'Superseded');
       };
       const stepId = runStepId(input.responseMessageId);
-      if (!entries.some((entry) => entry.data.includes('"on_run_step"'))) {
-        await append({
-          event: 'on_run_step',
-          data: { id: stepId, runId: input.responseMessageId, index: 0, type: 'message_creation', stepDetails: { type: 'message_creation', message_creation: { message_id: input.responseMessageId } } },
-        });
+      const runStep = {
+        event: 'on_run_step',
+        data: { id: stepId, runId: input.responseMessageId, index: 0, type: 'message_creation', stepDetails: { type: 'message_creation', message_creation: { message_id: input.responseMessageId } } },
+      };
+      // Claim the stream: from here on, an earlier attempt still running somewhere is fenced out. The
+      // commands below are pipelined on one connection, so the claim always lands before the appends.
+      const claimed = deps.redis.set(fenceKey, owner, 'EX', deps.streamTtlSeconds * 2);
+      let alreadyStreamed = '';
+      let stepWritten: Promise<void>;
+      if (context.info.attempt === 1) {
+        // Nothing can have been streamed before the first attempt: announce the step at once and build
+        // the prompt meanwhile (time to first token).
+        stepWritten = append(runStep);
+        await claimed;
+      } else {
+        await claimed;
+        const entries = await readAllEntries(deps.redis, streamKey);
+        alreadyStreamed = streamedText(entries);
+        context.log.info('resuming reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
+        stepWritten = entries.some((entry) => entry.data.includes('"on_run_step"')) ? Promise.resolve() : append(runStep);
       }
+
+      const messages = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
+      const prefix = (input.continuedText ?? '') + alreadyStreamed;
+      if (prefix) messages.push({ role: 'assistant', content: prefix });
+      await stepWritten;
 
       let finishReason = 'stop';
       try {
@@ -68,7 +77,9 @@ export function createStreamReply(deps: ActivityDependencies) {
           },
           { signal: context.cancellationSignal },
         );
-        const deltas = createCoalescingWriter((text) => append({ event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } }));
+        const deltas = createCoalescingWriter((text) => append({ event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } }), {
+          minIntervalMs: deps.streamFlushIntervalMs,
+        });
         for await (const chunk of stream) {
           const choice = chunk.choices[0];
           const text = choice?.delta?.content;

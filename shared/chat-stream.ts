@@ -19,19 +19,15 @@ export interface StreamEntry {
 
 export const CLOSED_FENCE = 'closed';
 
-const FENCED_APPEND = `
+export const FENCED_APPEND_SCRIPT = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3], 'd', ARGV[4], 'x', ARGV[5])
 `;
 
+/** Defined on every client by shared/redis-client.ts. */
 type FencedRedis = Redis & {
   durachatFencedAppend(stream: string, fence: string, expected: string, maxLength: number, event: string, data: string, end: string): Promise<string | null>;
 };
-
-export function withStreamCommands(redis: Redis): FencedRedis {
-  if (!('durachatFencedAppend' in redis)) redis.defineCommand('durachatFencedAppend', { numberOfKeys: 2, lua: FENCED_APPEND });
-  return redis as FencedRedis;
-}
 
 export async function appendEntry(redis: Redis, stream: string, maxLength: number, event: StreamEntry['event'], data: unknown, end = false): Promise<string> {
   return (await redis.xadd(stream, 'MAXLEN', '~', String(maxLength), '*', 'e', event, 'd', JSON.stringify(data), 'x', end ? '1' : '0'))!;
@@ -39,7 +35,7 @@ export async function appendEntry(redis: Redis, stream: string, maxLength: numbe
 
 /** Appends only while `fence` holds `owner`; returns undefined when fenced out. */
 export async function appendFenced(redis: Redis, stream: string, fence: string, owner: string, maxLength: number, event: StreamEntry['event'], data: unknown): Promise<string | undefined> {
-  const id = await withStreamCommands(redis).durachatFencedAppend(stream, fence, owner, maxLength, event, JSON.stringify(data), '0');
+  const id = await (redis as FencedRedis).durachatFencedAppend(stream, fence, owner, maxLength, event, JSON.stringify(data), '0');
   return id ?? undefined;
 }
 

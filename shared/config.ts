@@ -43,6 +43,7 @@ export const environmentSchema = z.object({
   CONCURRENT_MESSAGE_MAX: positiveInt.default(2),
   CHAT_STREAM_MAXLEN: positiveInt.default(20000),
   CHAT_STREAM_TTL_SECONDS: positiveInt.default(3600),
+  CHAT_STREAM_FLUSH_MS: z.coerce.number().int().min(0).max(1000).default(30),
 
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),

@@ -1,11 +1,18 @@
 import { Redis } from 'ioredis';
+import { FENCED_APPEND_SCRIPT } from './chat-stream.ts';
+import { RESERVE_SLOT_SCRIPT } from './run-registry.ts';
 
 /** One configured ioredis client; callers own it and must `quit()` it. */
 export function createRedisClient(uri: string, name: string): Redis {
-  return new Redis(uri, {
+  const redis = new Redis(uri, {
     connectionName: `durachat-${name}`,
     // Commands issued in the same tick share one round trip: token deltas and SSE reads are many and small.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 3,
   });
+  // Lua commands are defined here, once, before any command: with auto-pipelining, a command defined
+  // later is missing from pipelines already built ("pipeline[functionName] is not a function").
+  redis.defineCommand('durachatFencedAppend', { numberOfKeys: 2, lua: FENCED_APPEND_SCRIPT });
+  redis.defineCommand('durachatReserveSlot', { numberOfKeys: 1, lua: RESERVE_SLOT_SCRIPT });
+  return redis;
 }

@@ -19,7 +19,7 @@ export interface RunInfo {
 /** A slot older than this is assumed leaked (a run cannot take longer: see workflows/chat.ts). */
 export const STALE_SLOT_MS = 30 * 60_000;
 
-const RESERVE_SLOT = `
+export const RESERVE_SLOT_SCRIPT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
@@ -30,7 +30,6 @@ return 1
 type RegistryRedis = Redis & { durachatReserveSlot(key: string, now: number, cutoff: number, max: number, member: string, ttl: number): Promise<number> };
 
 export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlSeconds: number }) {
-  if (!('durachatReserveSlot' in redis)) redis.defineCommand('durachatReserveSlot', { numberOfKeys: 1, lua: RESERVE_SLOT });
   const scripted = redis as RegistryRedis;
 
   return {

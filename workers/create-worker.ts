@@ -39,6 +39,7 @@ export async function createChatWorker(options: {
     endpoints,
     streamMaxLength: config.CHAT_STREAM_MAXLEN,
     streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS,
+    streamFlushIntervalMs: config.CHAT_STREAM_FLUSH_MS,
     openAIClientFor,
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
   });

@@ -59,6 +59,7 @@ before(async () => {
     endpoints: loadEndpointsConfig(config),
     streamMaxLength: 1000,
     streamTtlSeconds: 60,
+    streamFlushIntervalMs: 0,
     openAIClientFor: (endpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0 }),
     countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
   });

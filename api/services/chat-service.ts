@@ -135,8 +135,7 @@ export function createChatService(deps: {
         generateTitle: isNewConversation && endpoint.titleConvo,
       };
       try {
-        await runs.register(run);
-        await appendEntry(redis, keys.chatStream(streamId), config.CHAT_STREAM_MAXLEN, 'message', created);
+        await Promise.all([runs.register(run), appendEntry(redis, keys.chatStream(streamId), config.CHAT_STREAM_MAXLEN, 'message', created)]);
         await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
           temporal.workflow.start('chatWorkflow', {
             workflowId,
