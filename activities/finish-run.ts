@@ -1,5 +1,6 @@
 import type { ChatRunInput, ReplyOutcome } from '../shared/chat-run.ts';
 import { CLOSED_FENCE, appendEntry, readAllEntries, streamedText } from '../shared/chat-stream.ts';
+import { insertIfAbsent } from '../shared/insert-if-absent.ts';
 import { Conversation, Message } from '../shared/models/index.ts';
 import { publicDocument } from '../shared/public-document.ts';
 import type { ActivityDependencies } from './dependencies.ts';
@@ -19,42 +20,44 @@ export function createFinishRun(deps: ActivityDependencies) {
     const failed = outcome.status === 'error';
     const text = failed && !replyText ? (outcome.errorMessage ?? 'Something went wrong.') : replyText;
 
-    const requestMessage = await Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }).lean<Record<string, unknown>>();
-    const [replyTokens, requestTokens] = await deps.countTokens([text, String(requestMessage?.text ?? '')]);
-    if (requestMessage && requestMessage.tokenCount == null) {
-      await Message.updateOne({ messageId: input.responseParentMessageId, user: input.userId }, { $set: { tokenCount: requestTokens } });
-      requestMessage.tokenCount = requestTokens;
+    const [tokenCount] = await deps.countTokens([text]);
+    const reply = {
+      messageId: input.responseMessageId,
+      user: input.userId,
+      conversationId: input.conversationId,
+      parentMessageId: input.responseParentMessageId,
+      sender: input.sender,
+      text,
+      content: [{ type: 'text', text }],
+      isCreatedByUser: false,
+      model: input.model,
+      endpoint: input.endpoint,
+      unfinished: outcome.status === 'aborted',
+      error: failed,
+      finish_reason: outcome.status === 'aborted' ? 'abort' : failed ? 'error' : (outcome.finishReason ?? 'stop'),
+      tokenCount,
+    };
+    // A new reply is inserted (a retry finds it already there, with the same text: the stream is
+    // closed); a continued reply already exists and is updated.
+    let responseMessage: Record<string, unknown> = reply;
+    if (input.continuedText !== undefined || !(await insertIfAbsent(Message, reply))) {
+      const { messageId: _messageId, user: _user, ...changes } = reply;
+      responseMessage = (await Message.findOneAndUpdate({ messageId: input.responseMessageId, user: input.userId }, { $set: changes }, { returnDocument: 'after' }).lean<Record<string, unknown>>()) ?? reply;
     }
-    const responseMessage = await Message.findOneAndUpdate(
-      { messageId: input.responseMessageId, user: input.userId },
-      {
-        $set: {
-          conversationId: input.conversationId,
-          parentMessageId: input.responseParentMessageId,
-          sender: input.sender,
-          text,
-          content: [{ type: 'text', text }],
-          isCreatedByUser: false,
-          model: input.model,
-          endpoint: input.endpoint,
-          unfinished: outcome.status === 'aborted',
-          error: failed,
-          finish_reason: outcome.status === 'aborted' ? 'abort' : failed ? 'error' : (outcome.finishReason ?? 'stop'),
-          tokenCount: replyTokens,
-        },
-      },
-      { upsert: true, returnDocument: 'after' },
-    ).lean<Record<string, unknown>>();
+    const requestMessage = input.userMessage
+      ? { messageId: input.userMessage.messageId, parentMessageId: input.userMessage.parentMessageId, conversationId: input.conversationId, sender: 'User', text: input.userMessage.text, isCreatedByUser: true }
+      : await Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }).lean<Record<string, unknown>>();
+    // The conversation's one update per run: its settings, and updatedAt (the list's order).
     const conversation = await Conversation.findOneAndUpdate(
       { conversationId: input.conversationId, user: input.userId },
-      { $set: { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model } },
+      { $set: { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters } },
       { returnDocument: 'after' },
     ).lean<Record<string, unknown>>();
 
     const last = entries.at(-1);
     if (!last?.end) {
       if (failed) {
-        await appendEntry(deps.redis, streamKey, deps.streamMaxLength, 'error', { ...publicDocument(responseMessage!), error: true, final: true, text }, true);
+        await appendEntry(deps.redis, streamKey, deps.streamMaxLength, 'error', { ...publicDocument(responseMessage), error: true, final: true, text }, true);
       } else {
         await appendEntry(
           deps.redis,
@@ -67,7 +70,7 @@ export function createFinishRun(deps: ActivityDependencies) {
             conversation: conversation ? publicDocument(conversation) : { conversationId: input.conversationId },
             title: conversation?.title ?? 'New Chat',
             requestMessage: requestMessage ? publicDocument(requestMessage) : undefined,
-            responseMessage: publicDocument(responseMessage!),
+            responseMessage: publicDocument(responseMessage),
           },
           true,
         );

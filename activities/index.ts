@@ -7,7 +7,7 @@ import { createStreamReply } from './stream-reply.ts';
 /** The activity functions, closed over injected clients; workflows import only the type. */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    saveRequest: createSaveRequest(),
+    saveRequest: createSaveRequest(deps),
     streamReply: createStreamReply(deps),
     finishRun: createFinishRun(deps),
     generateTitle: createGenerateTitle(deps),

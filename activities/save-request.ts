@@ -1,39 +1,39 @@
 import type { ChatRunInput } from '../shared/chat-run.ts';
+import { insertIfAbsent } from '../shared/insert-if-absent.ts';
 import { Conversation, Message } from '../shared/models/index.ts';
+import type { ActivityDependencies } from './dependencies.ts';
 
 /**
- * First step of a run: the conversation and the user's message. Upserts keyed by ids, so a retry after
- * a crash writes nothing twice. The API writes nothing itself, so a run Temporal never accepted leaves
- * no half-saved turn behind.
+ * First step of a run: a new conversation and the user's message, inserted with their ids as unique
+ * keys, so a retry after a crash writes nothing twice. An existing conversation's settings are
+ * updated by finishRun, in its one update. The API writes nothing itself, so a run Temporal never
+ * accepted leaves no half-saved turn behind.
  */
-export function createSaveRequest() {
+export function createSaveRequest(deps: Pick<ActivityDependencies, 'countTokens'>) {
   return async function saveRequest(input: ChatRunInput): Promise<void> {
-    const settings = { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters };
     if (input.isNewConversation) {
-      await Conversation.updateOne(
-        { conversationId: input.conversationId, user: input.userId },
-        { $setOnInsert: { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...settings } },
-        { upsert: true },
-      );
-    } else {
-      await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId }, { $set: settings });
+      await insertIfAbsent(Conversation, {
+        conversationId: input.conversationId,
+        user: input.userId,
+        title: 'New Chat',
+        endpoint: input.endpoint,
+        endpointType: input.endpointType,
+        model: input.model,
+        ...input.parameters,
+      });
     }
     if (input.userMessage) {
-      await Message.updateOne(
-        { messageId: input.userMessage.messageId, user: input.userId },
-        {
-          $setOnInsert: {
-            messageId: input.userMessage.messageId,
-            conversationId: input.conversationId,
-            user: input.userId,
-            parentMessageId: input.userMessage.parentMessageId,
-            sender: 'User',
-            text: input.userMessage.text,
-            isCreatedByUser: true,
-          },
-        },
-        { upsert: true },
-      );
+      const [tokenCount] = await deps.countTokens([input.userMessage.text]);
+      await insertIfAbsent(Message, {
+        messageId: input.userMessage.messageId,
+        conversationId: input.conversationId,
+        user: input.userId,
+        parentMessageId: input.userMessage.parentMessageId,
+        sender: 'User',
+        text: input.userMessage.text,
+        isCreatedByUser: true,
+        tokenCount,
+      });
     }
   };
 }

@@ -9,10 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { ensureFerretDB, ensureTemporal, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
+import { ensureFerretDB, ensureTemporal, findFreePort, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
 import { replyTokens } from '../workers/demo-provider/reply-script.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 
@@ -24,18 +23,10 @@ const argument = (name: string, fallback: string) => {
 const streamLevels = argument('streams', '100,250,500').split(',').map(Number);
 const ttftRounds = Number(argument('ttft-rounds', '3'));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const runId = randomUUID().slice(0, 8);
-const providerPort = await freePort();
-const apiPort = await freePort();
+const providerPort = await findFreePort();
+const apiPort = await findFreePort();
 const environment: Record<string, string> = {
   ...(process.env as Record<string, string>),
   NODE_ENV: 'test',

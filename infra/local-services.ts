@@ -38,6 +38,18 @@ export async function waitForPort(port: number, name: string, child: ChildProces
   throw new Error(`${name} did not listen on port ${port} within ${timeoutMs / 1000}s`);
 }
 
+/** A port nothing listens on right now (the kernel's pick). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** A host:port is "local" when this script may start the service itself. */
 export function localPort(hostAndPort: string): number | undefined {
   const match = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(hostAndPort);
@@ -101,7 +113,9 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
   }
   const directory = path.resolve(options.dataDirectory);
   mkdirSync(directory, { recursive: true });
-  const args = ['--handler=sqlite', `--sqlite-url=file:${directory}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${directory}`, '--telemetry=disable', '--log-level=warn'];
+  // _txlock=immediate: write transactions take the lock up front and wait for it (busy_timeout) instead
+  // of failing with SQLITE_BUSY when two writers race. No debug HTTP server (it would claim port 8088).
+  const args = ['--handler=sqlite', `--sqlite-url=file:${directory}/?_txlock=immediate`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${directory}`, '--telemetry=disable', '--log-level=warn', '--debug-addr=-'];
   const { child, logFile } = spawnLogged('ferretdb', ferretdbExecutable, args, options.logDirectory);
   log(`FerretDB: starting on 127.0.0.1:${port}, SQLite files in ${directory} (log: ${logFile})`);
   await waitForPort(port, 'FerretDB', child);

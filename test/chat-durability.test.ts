@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { waitForPort } from '../infra/local-services.ts';
+import { findFreePort, waitForPort } from '../infra/local-services.ts';
 import { spawnEntryPoint, startChatStack, startInProcessWorker, type ChatStack } from './helpers/chat-stack.ts';
 import { createHttpClient, registerAndLogin } from './helpers/http-client.ts';
 import { deltaText, finalEvent, requestSse, type SseEvent } from './helpers/sse-client.ts';
@@ -25,14 +24,6 @@ after(async () => {
   await cleanUpTestData(stack.app.config);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function killHard(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
@@ -52,7 +43,7 @@ const countDeltas = (events: SseEvent[]) => events.filter((event) => event.data?
 
 test('the API is killed and restarted mid-run: the run goes on and the client resumes with no gap and no repeat', async () => {
   const worker = await startInProcessWorker(stack.environment);
-  const port = await freePort();
+  const port = await findFreePort();
   const apiEnvironment = { ...stack.environment, PORT: String(port) };
   let api = spawnEntryPoint('api/server.ts', apiEnvironment);
   try {

@@ -1,5 +1,6 @@
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
+import { publicDocument } from '../../shared/public-document.ts';
 
 export interface ListConversationsInput {
   cursor?: string;
@@ -35,10 +36,6 @@ function escapeRegex(text: string): string {
 
 type LeanConversation = Record<string, unknown> & { conversationId: string; updatedAt: Date };
 
-function publicConversation(conversation: Record<string, unknown>) {
-  const { _id: _objectId, __v: _version, ...rest } = conversation;
-  return rest;
-}
 
 export function createConversationService() {
   async function requireOwned(userId: string, conversationId: string) {
@@ -75,19 +72,19 @@ export function createConversationService() {
       const conversations = page.slice(0, input.limit);
       const last = conversations.at(-1);
       return {
-        conversations: conversations.map(publicConversation),
+        conversations: conversations.map(publicDocument),
         nextCursor: hasMore && last ? encodeCursor({ updatedAt: new Date(last.updatedAt).toISOString(), conversationId: last.conversationId }) : null,
       };
     },
 
     async get(userId: string, conversationId: string) {
-      return publicConversation(await requireOwned(userId, conversationId));
+      return publicDocument(await requireOwned(userId, conversationId));
     },
 
     async update(userId: string, conversationId: string, changes: { title?: string; isArchived?: boolean; tags?: string[] }) {
       const updated = await Conversation.findOneAndUpdate({ conversationId, user: userId }, { $set: changes }, { returnDocument: 'after' }).lean<LeanConversation>();
       if (!updated) throw new NotFoundError('Conversation not found');
-      return publicConversation(updated);
+      return publicDocument(updated);
     },
 
     /** Messages go first: a failure half-way leaves a conversation that can be deleted again, never orphans. */

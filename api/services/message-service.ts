@@ -1,13 +1,10 @@
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { Message } from '../../shared/models/index.ts';
+import { publicDocument } from '../../shared/public-document.ts';
 import type { ConversationService } from './conversation-service.ts';
 
 type LeanMessage = Record<string, unknown> & { messageId: string; content?: Array<Record<string, unknown>> };
 
-export function publicMessage(message: Record<string, unknown>) {
-  const { _id: _objectId, __v: _version, ...rest } = message;
-  return rest;
-}
 
 export interface Feedback {
   rating: 'thumbsUp' | 'thumbsDown';
@@ -26,7 +23,7 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
     async list(userId: string, conversationId: string) {
       await deps.conversations.requireOwned(userId, conversationId);
       const messages = await Message.find({ conversationId, user: userId }).sort({ createdAt: 1 }).lean<LeanMessage[]>();
-      return messages.map(publicMessage);
+      return messages.map(publicDocument);
     },
 
     /** Without `index` the message text is replaced; with it, that text part of `content` (and `text` is rebuilt). */
@@ -45,7 +42,7 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
       }
       const updated = await Message.findOneAndUpdate({ messageId, conversationId, user: userId }, { $set: changes }, { returnDocument: 'after' }).lean<LeanMessage>();
       if (!updated) throw new NotFoundError('Message not found');
-      return publicMessage(updated);
+      return publicDocument(updated);
     },
 
     async setFeedback(userId: string, conversationId: string, messageId: string, feedback: Feedback | null) {
