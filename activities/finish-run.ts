@@ -11,8 +11,10 @@ import type { ActivityDependencies } from './dependencies.ts';
  * streamed text cannot differ; the fence is closed first so nothing can be appended after it.
  * Idempotent: a retry that finds the final event already written only re-saves the same documents.
  */
+const TITLE_EXCERPT_CHARS = 2000;
+
 export function createFinishRun(deps: ActivityDependencies) {
-  return async function finishRun(input: ChatRunInput, outcome: ReplyOutcome): Promise<void> {
+  return async function finishRun(input: ChatRunInput, outcome: ReplyOutcome): Promise<{ replyExcerpt: string }> {
     const streamKey = deps.keys.chatStream(input.streamId);
     await deps.redis.set(deps.keys.streamWriterFence(input.streamId), CLOSED_FENCE, 'EX', deps.streamTtlSeconds * 2);
     const entries = await readAllEntries(deps.redis, streamKey);
@@ -47,12 +49,15 @@ export function createFinishRun(deps: ActivityDependencies) {
     const requestMessage = input.userMessage
       ? { messageId: input.userMessage.messageId, parentMessageId: input.userMessage.parentMessageId, conversationId: input.conversationId, sender: 'User', text: input.userMessage.text, isCreatedByUser: true }
       : await Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }).lean<Record<string, unknown>>();
-    // The conversation's one update per run: its settings, and updatedAt (the list's order).
-    const conversation = await Conversation.findOneAndUpdate(
-      { conversationId: input.conversationId, user: input.userId },
-      { $set: { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters } },
-      { returnDocument: 'after' },
-    ).lean<Record<string, unknown>>();
+    // An existing conversation gets its one update per run: settings, and updatedAt (the list's order).
+    // A new one was just inserted with exactly these settings, so it needs none.
+    const conversation = input.isNewConversation
+      ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters }
+      : await Conversation.findOneAndUpdate(
+          { conversationId: input.conversationId, user: input.userId },
+          { $set: { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters } },
+          { returnDocument: 'after' },
+        ).lean<Record<string, unknown>>();
 
     const last = entries.at(-1);
     if (!last?.end) {
@@ -77,5 +82,7 @@ export function createFinishRun(deps: ActivityDependencies) {
       }
     }
     await deps.runs.complete(input, outcome.status);
+    // For the title: the start of the reply, so generateTitle needs no database read.
+    return { replyExcerpt: text.slice(0, TITLE_EXCERPT_CHARS) };
   };
 }

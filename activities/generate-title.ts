@@ -14,14 +14,12 @@ const TITLE_CACHE_SECONDS = 120;
  * on the conversation (unless the user renamed it meanwhile) and cached for `gen_title`.
  */
 export function createGenerateTitle(deps: ActivityDependencies) {
-  return async function generateTitle(input: ChatRunInput): Promise<string> {
+  return async function generateTitle(input: ChatRunInput, replyExcerpt?: string): Promise<string> {
     const endpoint = findEndpoint(deps.endpoints, input.endpoint);
     if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured`, 'EndpointUnavailable');
-    const [request, reply] = await Promise.all([
-      Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>(),
-      Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>(),
-    ]);
-    const exchange = `User: ${(request?.text ?? '').slice(0, 2000)}\nAssistant: ${(reply?.text ?? '').slice(0, 2000)}`;
+    // Runs recorded before finishRun returned the excerpt pass none: read the reply then.
+    const reply = replyExcerpt ?? (await Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>())?.text ?? '';
+    const exchange = `User: ${(input.userMessage?.text ?? '').slice(0, 2000)}\nAssistant: ${reply.slice(0, 2000)}`;
     let raw: string;
     try {
       const completion = await deps.openAIClientFor(endpoint).chat.completions.create(

@@ -139,6 +139,29 @@ describe('a chat turn', () => {
     assert.equal(saved.length, 2, 'continuing never adds messages');
   });
 
+  test('the prompt carries the system text and is trimmed from the oldest turn to the context budget', async () => {
+    const long = (label: string) => `${label} ${'lorem ipsum dolor sit amet '.repeat(20)}[tokens=5]`;
+    const budget = { maxContextTokens: 400, maxOutputTokens: 50, promptPrefix: 'You are terse.' };
+    const first = finalEvent((await chat(alice.token, { text: long('first'), conversationId: null, ...budget })).events)!.data;
+    const conversationId = first.conversation.conversationId;
+    const second = finalEvent((await chat(alice.token, { text: long('second'), conversationId, parentMessageId: first.responseMessage.messageId, ...budget })).events)!.data;
+    const prompt = stack.provider.lastMessages();
+    assert.deepEqual(prompt[0], { role: 'system', content: 'You are terse.' });
+    assert.equal(prompt.length, 4, 'system, first question, first reply, second question');
+    await chat(alice.token, { text: long('third'), conversationId, parentMessageId: second.responseMessage.messageId, ...budget });
+    const trimmed = stack.provider.lastMessages();
+    assert.equal(trimmed[0]!.role, 'system');
+    assert.ok(trimmed.every((message) => !message.content.startsWith('first')), 'the oldest turn was dropped');
+    assert.ok(trimmed.at(-1)!.content.startsWith('third'));
+    const conversation = await http.get(`/api/convos/${conversationId}`, { token: alice.token });
+    assert.equal(conversation.body.promptPrefix, 'You are terse.');
+
+    const tooLong = await chat(alice.token, { text: 'x '.repeat(2000), conversationId: null, maxContextTokens: 300, maxOutputTokens: 50 });
+    const error = tooLong.events.at(-1)!;
+    assert.equal(error.event, 'error');
+    assert.match(error.data.text, /too long for demo-fast/);
+  });
+
   test('refuses bad requests with 400 and another user\'s conversation with 404, saving nothing', async () => {
     const unknownModel = await chat(alice.token, { text: 'x', model: 'gpt-9' });
     assert.equal(unknownModel.status, 400);

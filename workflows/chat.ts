@@ -59,10 +59,10 @@ export async function chatWorkflow(input: ChatRunInput): Promise<ReplyOutcome> {
   }
   await CancellationScope.nonCancellable(async () => {
     await saved;
-    await dbWrite.finishRun(input, outcome);
+    const finished = await dbWrite.finishRun(input, outcome);
     if (outcome.status === 'completed' && input.generateTitle) {
       try {
-        await titleCall.generateTitle(input);
+        await titleCall.generateTitle(input, finished?.replyExcerpt);
       } catch (error) {
         log.warn('title generation failed; keeping "New Chat"', { error: describeFailure(error) });
       }

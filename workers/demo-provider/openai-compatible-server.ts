@@ -20,6 +20,8 @@ export interface FakeProvider {
   port: number;
   /** Requests received per directive key (and in total), for tests that count retries. */
   requestCount: (key?: string) => number;
+  /** The messages of the most recent chat request, for tests of prompt building. */
+  lastMessages: () => ChatMessage[];
   close: () => Promise<void>;
 }
 
@@ -46,6 +48,7 @@ function approximateTokens(messages: ChatMessage[]): number {
 export function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const attemptsByKey = new Map<string, number>();
   let totalRequests = 0;
+  let lastMessages: ChatMessage[] = [];
 
   async function handleCompletion(request: IncomingMessage, response: ServerResponse) {
     let body: any;
@@ -60,6 +63,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     if (typeof body?.model !== 'string' || messages.length === 0) {
       return sendError(response, 400, "Missing required parameter: 'messages' or 'model'.", 'invalid_request_error', null);
     }
+    lastMessages = messages;
     const plan = planReply(body.model, messages);
     for (const rule of [plan.fail, plan.drop]) {
       if (rule) attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
@@ -159,6 +163,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
         url: `http://127.0.0.1:${port}/v1`,
         port,
         requestCount: (key) => (key === undefined ? totalRequests : (attemptsByKey.get(key) ?? 0)),
+        lastMessages: () => lastMessages,
         close: () =>
           new Promise((done) => {
             server.closeAllConnections();
