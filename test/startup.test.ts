@@ -67,6 +67,7 @@ describe('startup routes', () => {
   test('security headers are set and CORS answers only configured origins', async () => {
     const allowed = await http.get('/health', { headers: { origin: 'http://localhost:3080' } });
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://localhost:3080');
+    assert.equal(allowed.headers.get('access-control-expose-headers'), 'x-stream-id');
     assert.equal(allowed.headers.get('x-content-type-options'), 'nosniff');
     const other = await http.get('/health', { headers: { origin: 'https://evil.example' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);

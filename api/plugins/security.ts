@@ -9,7 +9,8 @@ import { findOperatorKey } from '../validation.ts';
 
 export const securityPlugin = fp(async (app: FastifyInstance, options: { config: Config }) => {
   await app.register(helmet, { contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'same-site' } });
-  await app.register(cors, { origin: options.config.CORS_ORIGINS, credentials: true });
+  // x-stream-id must be readable by the browser: it is how a client resumes a run after a reload.
+  await app.register(cors, { origin: options.config.CORS_ORIGINS, credentials: true, exposedHeaders: ['x-stream-id'] });
   await app.register(cookie);
   // MongoDB operator injection: no `$`-prefixed or dotted key may reach a query, whatever the route.
   app.addHook('preValidation', async (request) => {
