@@ -4,9 +4,8 @@
  * Each test file gets its own database and Redis key prefix (test/helpers), so files can run in parallel.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFerretDB, ensureTemporal, log, stopChild, temporalExecutable, type ManagedService } from './local-services.ts';
 

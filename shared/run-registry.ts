@@ -16,7 +16,7 @@ export interface RunInfo {
   createdAt: string;
 }
 
-/** A slot older than this is assumed leaked (a run cannot take longer: see workflows/chat.ts). */
+/** A slot older than this is assumed leaked: a run cannot take longer (its workflowExecutionTimeout is 25 minutes, api/services/chat-service.ts). */
 export const STALE_SLOT_MS = 30 * 60_000;
 
 export const RESERVE_SLOT_SCRIPT = `
