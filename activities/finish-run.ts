@@ -1,4 +1,4 @@
-import type { ChatRunInput, ReplyOutcome } from '../shared/chat-run.ts';
+import { conversationSettings, type ChatRunInput, type ReplyOutcome } from '../shared/chat-run.ts';
 import { CLOSED_FENCE, appendEntry, readAllEntries, streamedText } from '../shared/chat-stream.ts';
 import { insertIfAbsent } from '../shared/insert-if-absent.ts';
 import { Conversation, Message } from '../shared/models/index.ts';
@@ -52,10 +52,10 @@ export function createFinishRun(deps: ActivityDependencies) {
     // An existing conversation gets its one update per run: settings, and updatedAt (the list's order).
     // A new one was just inserted with exactly these settings, so it needs none.
     const conversation = input.isNewConversation
-      ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters }
+      ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) }
       : await Conversation.findOneAndUpdate(
           { conversationId: input.conversationId, user: input.userId },
-          { $set: { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters } },
+          { $set: conversationSettings(input) },
           { returnDocument: 'after' },
         ).lean<Record<string, unknown>>();
 

@@ -1,4 +1,4 @@
-import type { ChatRunInput } from '../shared/chat-run.ts';
+import { conversationSettings, type ChatRunInput } from '../shared/chat-run.ts';
 import { insertIfAbsent } from '../shared/insert-if-absent.ts';
 import { Conversation, Message } from '../shared/models/index.ts';
 import type { ActivityDependencies } from './dependencies.ts';
@@ -16,10 +16,7 @@ export function createSaveRequest(deps: Pick<ActivityDependencies, 'countTokens'
         conversationId: input.conversationId,
         user: input.userId,
         title: 'New Chat',
-        endpoint: input.endpoint,
-        endpointType: input.endpointType,
-        model: input.model,
-        ...input.parameters,
+        ...conversationSettings(input),
       });
     }
     if (input.userMessage) {

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ServerResponse } from 'node:http';
-import { formatSse, parseEntries } from '../shared/chat-stream.ts';
+import { formatSse, readEntriesAfter } from '../shared/chat-stream.ts';
 
 const KEEP_ALIVE_MS = 15_000;
 
@@ -50,15 +50,15 @@ export async function pipeRunStream(options: { redis: Redis; streamKey: string; 
   let lastId = options.fromId;
   try {
     while (!clientGone) {
-      const result = (await reader.xread('COUNT', 500, 'BLOCK', KEEP_ALIVE_MS, 'STREAMS', streamKey, lastId)) as Array<[string, Array<[string, string[]]>]> | null;
-      if (!result) {
+      const entries = await readEntriesAfter(reader, streamKey, lastId, KEEP_ALIVE_MS, 500);
+      if (!entries) {
         // Idle: keep proxies from closing the connection, and stop if the stream expired meanwhile.
         if ((await reader.exists(streamKey)) === 0) break;
         await write(response, ': keep-alive\n\n');
         continue;
       }
       let ended = false;
-      for (const entry of parseEntries(result[0]![1])) {
+      for (const entry of entries) {
         await write(response, formatSse(entry));
         lastId = entry.id;
         if (entry.end) ended = true;

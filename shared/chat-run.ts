@@ -33,6 +33,11 @@ export interface ChatRunInput {
   generateTitle: boolean;
 }
 
+/** The conversation fields a run sets: where and how it was answered. */
+export function conversationSettings(input: ChatRunInput) {
+  return { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters };
+}
+
 export type RunStatus = 'running' | 'completed' | 'aborted' | 'error';
 
 export interface ReplyOutcome {

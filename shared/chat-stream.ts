@@ -47,6 +47,12 @@ export function parseEntries(raw: Array<[string, string[]]>): StreamEntry[] {
   });
 }
 
+/** Entries after `afterId`, waiting up to `blockMs` for one; null when none came (XREAD BLOCK). */
+export async function readEntriesAfter(redis: Redis, stream: string, afterId: string, blockMs: number, count: number): Promise<StreamEntry[] | null> {
+  const result = (await redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, afterId)) as Array<[string, Array<[string, string[]]>]> | null;
+  return result ? parseEntries(result[0]![1]) : null;
+}
+
 export async function readAllEntries(redis: Redis, stream: string): Promise<StreamEntry[]> {
   return parseEntries((await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>);
 }

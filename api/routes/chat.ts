@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { parseEntries } from '../../shared/chat-stream.ts';
+import { readEntriesAfter } from '../../shared/chat-stream.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { NotFoundError } from '../../shared/errors.ts';
@@ -118,11 +118,10 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
   app.get('/agents/chat/status/:conversationId', { preHandler: app.requireJwt }, async (request) => {
     const user = authenticatedUser(request);
     const { conversationId } = parseInput(conversationParams, request.params);
-    await conversations.requireOwned(user.id, conversationId).catch(async (error) => {
-      // A brand-new conversation exists only once the run's first activity saved it.
-      if (!(await runs.findByConversation(user.id, conversationId))) throw error;
-    });
     const run = await runs.findByConversation(user.id, conversationId);
+    // A brand-new conversation exists only once the run's first activity saved it; the user's own
+    // run record is proof enough of ownership until then.
+    if (!run) await conversations.requireOwned(user.id, conversationId);
     return run ? { active: run.status === 'running', ...describeRun(run) } : { active: false, conversationId };
   });
 
@@ -138,9 +137,8 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
       const deadline = Date.now() + 15_000;
       let lastId = '0';
       while (Date.now() < deadline) {
-        const result = (await reader.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', keys.chatStream(run.streamId), lastId)) as Array<[string, Array<[string, string[]]>]> | null;
-        if (!result) continue;
-        for (const entry of parseEntries(result[0]![1])) {
+        const entries = await readEntriesAfter(reader, keys.chatStream(run.streamId), lastId, 1000, 1000);
+        for (const entry of entries ?? []) {
           lastId = entry.id;
           if (entry.end) return { streamId: run.streamId, conversationId: run.conversationId, ...JSON.parse(entry.data) };
         }
