@@ -1,8 +1,8 @@
 import type { ActivityDependencies } from './dependencies.ts';
-import { createFinishRun } from './finish-run.ts';
-import { createGenerateTitle } from './generate-title.ts';
-import { createSaveRequest } from './save-request.ts';
-import { createStreamReply } from './stream-reply.ts';
+import { createFinishRun } from './chat/finish-run.ts';
+import { createGenerateTitle } from './chat/generate-title.ts';
+import { createSaveRequest } from './chat/save-request.ts';
+import { createStreamReply } from './chat/stream-reply.ts';
 
 /** The activity functions, closed over injected clients; workflows import only the type. */
 export function createActivities(deps: ActivityDependencies) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import jwt from 'jsonwebtoken';
 import { cookieValue, createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
 import { cleanUpTestData, startTestApp, type TestApp } from './helpers/test-app.ts';
@@ -9,12 +9,12 @@ let http: HttpClient;
 /** Registered before anything else in this file's fresh database, so it is the first user. */
 let admin: Awaited<ReturnType<typeof registerAndLogin>>;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
   http = createHttpClient(app.baseUrl);
   admin = await registerAndLogin(http, 'first');
 });
-after(async () => {
+afterAll(async () => {
   await app.close();
   await cleanUpTestData(app.config);
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { findFreePort, waitForPort } from '../infra/local-services.ts';
 import { spawnEntryPoint, startChatStack, startInProcessWorker, type ChatStack } from './helpers/chat-stack.ts';
 import { createHttpClient, registerAndLogin } from './helpers/http-client.ts';
@@ -15,11 +15,11 @@ import { cleanUpTestData } from './helpers/test-app.ts';
 let stack: ChatStack;
 let token: string;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startChatStack({ worker: false });
   token = (await registerAndLogin(createHttpClient(stack.app.baseUrl), 'durable')).token;
 });
-after(async () => {
+afterAll(async () => {
   await stack.close();
   await cleanUpTestData(stack.app.config);
 });

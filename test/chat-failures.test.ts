@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { startChatStack, type ChatStack } from './helpers/chat-stack.ts';
 import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
 import { deltaText, finalEvent, requestSse } from './helpers/sse-client.ts';
@@ -11,12 +11,12 @@ let stack: ChatStack;
 let http: HttpClient;
 let user: Awaited<ReturnType<typeof registerAndLogin>>;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startChatStack();
   http = createHttpClient(stack.app.baseUrl);
   user = await registerAndLogin(http, 'failures');
 });
-after(async () => {
+afterAll(async () => {
   await stack.close();
   await cleanUpTestData(stack.app.config);
 });

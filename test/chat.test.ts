@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 import { startChatStack, type ChatStack } from './helpers/chat-stack.ts';
 import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
@@ -11,13 +11,13 @@ let http: HttpClient;
 let alice: Awaited<ReturnType<typeof registerAndLogin>>;
 let mallory: Awaited<ReturnType<typeof registerAndLogin>>;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startChatStack();
   http = createHttpClient(stack.app.baseUrl);
   alice = await registerAndLogin(http, 'alice');
   mallory = await registerAndLogin(http, 'mallory');
 });
-after(async () => {
+afterAll(async () => {
   await stack.close();
   await cleanUpTestData(stack.app.config);
 });

@@ -3,7 +3,7 @@
  * the web client runs) call this server, and its zod schemas check what comes back.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import axios from 'axios';
 import { dataService, setTokenHeader, tConversationSchema, tMessageSchema } from 'librechat-data-provider';
 import { seedConversation } from './helpers/seed.ts';
@@ -22,11 +22,11 @@ function assertConversation(value: unknown) {
   assert.equal((value as { endpointType: string }).endpointType, 'custom');
 }
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
   axios.defaults.baseURL = app.baseUrl;
 });
-after(async () => {
+afterAll(async () => {
   await app.close();
   await cleanUpTestData(app.config);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { Conversation } from '../shared/models/index.ts';
 import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
 import { seedConversation } from './helpers/seed.ts';
@@ -10,13 +10,13 @@ let http: HttpClient;
 let alice: Awaited<ReturnType<typeof registerAndLogin>>;
 let mallory: Awaited<ReturnType<typeof registerAndLogin>>;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
   http = createHttpClient(app.baseUrl);
   alice = await registerAndLogin(http, 'alice');
   mallory = await registerAndLogin(http, 'mallory');
 });
-after(async () => {
+afterAll(async () => {
   await app.close();
   await cleanUpTestData(app.config);
 });

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { createHttpClient, type HttpClient } from './helpers/http-client.ts';
 import { cleanUpTestData, startTestApp, type TestApp } from './helpers/test-app.ts';
 
 let app: TestApp;
 let http: HttpClient;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp({ LOGIN_MAX: '3', LOGIN_WINDOW: '5', REGISTER_MAX: '2', REGISTER_WINDOW: '60' });
   http = createHttpClient(app.baseUrl);
 });
-after(async () => {
+afterAll(async () => {
   await app.close();
   await cleanUpTestData(app.config);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
 import { cleanUpTestData, startTestApp, type TestApp } from './helpers/test-app.ts';
 
@@ -7,12 +7,12 @@ let app: TestApp;
 let http: HttpClient;
 let token: string;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
   http = createHttpClient(app.baseUrl);
   token = (await registerAndLogin(http)).token;
 });
-after(async () => {
+afterAll(async () => {
   await app.close();
   await cleanUpTestData(app.config);
 });

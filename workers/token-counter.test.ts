@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { afterAll, test } from 'vitest';
 import { createTokenCounter } from './token-counter.ts';
 
 const counter = createTokenCounter({ maxThreads: 1 });
-after(() => counter.close());
+afterAll(() => counter.close());
 
 test('counts tokens on a worker thread with the o200k_base encoding', async () => {
   const [empty, hello, long] = await counter.countTokens(['', 'Hello, world!', 'durable '.repeat(1000)]);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -44,9 +44,9 @@ const tokenCounter = createTokenCounter({ maxThreads: 1 });
 let config: ReturnType<typeof loadConfig>;
 const taskQueue = `workflow-test-${randomUUID().slice(0, 8)}`;
 
-before(async () => {
+beforeAll(async () => {
   const executable = process.env.TEMPORAL_CLI_PATH;
-  assert.ok(executable, 'TEMPORAL_CLI_PATH is set by infra/run-tests.ts');
+  assert.ok(executable, 'TEMPORAL_CLI_PATH is set by test/setup/global-setup.ts');
   environment = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: executable } } });
   provider = await startFakeProvider();
   config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
@@ -67,7 +67,7 @@ before(async () => {
   running = worker.run();
 });
 
-after(async () => {
+afterAll(async () => {
   worker.shutdown();
   await running;
   await environment.teardown();

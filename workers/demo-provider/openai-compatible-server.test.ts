@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import OpenAI from 'openai';
 import { startFakeProvider, type FakeProvider } from './openai-compatible-server.ts';
 
 let provider: FakeProvider;
 let client: OpenAI;
 
-before(async () => {
+beforeAll(async () => {
   provider = await startFakeProvider();
   client = new OpenAI({ apiKey: 'demo', baseURL: provider.url, maxRetries: 0 });
 });
-after(() => provider.close());
+afterAll(() => provider.close());
 
 test('the real openai SDK streams a reply and reads usage from the last chunk', async () => {
   const stream = await client.chat.completions.create({

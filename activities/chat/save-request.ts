@@ -1,7 +1,7 @@
-import { conversationSettings, type ChatRunInput } from '../shared/chat-run.ts';
-import { insertIfAbsent } from '../shared/insert-if-absent.ts';
-import { Conversation, Message } from '../shared/models/index.ts';
-import type { ActivityDependencies } from './dependencies.ts';
+import { conversationSettings, type ChatRunInput } from '../../shared/chat-run.ts';
+import { insertIfAbsent } from '../../shared/insert-if-absent.ts';
+import { Conversation, Message } from '../../shared/models/index.ts';
+import type { ActivityDependencies } from '../dependencies.ts';
 
 /**
  * First step of a run: a new conversation and the user's message, inserted with their ids as unique

@@ -1,9 +1,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ChatRunInput } from '../shared/chat-run.ts';
-import { findEndpoint } from '../shared/endpoints-config.ts';
-import { Conversation, Message } from '../shared/models/index.ts';
-import type { ActivityDependencies } from './dependencies.ts';
-import { classifyProviderError } from './provider-errors.ts';
+import type { ChatRunInput } from '../../shared/chat-run.ts';
+import { findEndpoint } from '../../shared/endpoints-config.ts';
+import { Conversation, Message } from '../../shared/models/index.ts';
+import type { ActivityDependencies } from '../dependencies.ts';
+import { classifyProviderError } from '../providers/openai-errors.ts';
 
 const TITLE_SYSTEM_PROMPT =
   'Write a concise conversation title of at most 7 words for the exchange below. Answer with the title only: no quotes, no punctuation at the end.';

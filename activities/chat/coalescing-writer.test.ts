@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { createCoalescingWriter } from './coalescing-writer.ts';
 
 test('writes the first token at once and batches what arrives during a write, in order', async () => {

@@ -1,9 +1,9 @@
-import { conversationSettings, type ChatRunInput, type ReplyOutcome } from '../shared/chat-run.ts';
-import { CLOSED_FENCE, appendEntry, readAllEntries, streamedText } from '../shared/chat-stream.ts';
-import { insertIfAbsent } from '../shared/insert-if-absent.ts';
-import { Conversation, Message } from '../shared/models/index.ts';
-import { publicDocument } from '../shared/public-document.ts';
-import type { ActivityDependencies } from './dependencies.ts';
+import { conversationSettings, type ChatRunInput, type ReplyOutcome } from '../../shared/chat-run.ts';
+import { CLOSED_FENCE, appendEntry, readAllEntries, streamedText } from '../../shared/chat-stream.ts';
+import { insertIfAbsent } from '../../shared/insert-if-absent.ts';
+import { Conversation, Message } from '../../shared/models/index.ts';
+import { publicDocument } from '../../shared/public-document.ts';
+import type { ActivityDependencies } from '../dependencies.ts';
 
 /**
  * Last step of every run, whatever happened: saves the reply as clients saw it, tells them (final or

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ChatRunInput } from '../shared/chat-run.ts';
-import type { ResolvedEndpoint } from '../shared/endpoints-config.ts';
-import { Message } from '../shared/models/index.ts';
-import type { ActivityDependencies } from './dependencies.ts';
+import type { ChatRunInput } from '../../shared/chat-run.ts';
+import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { Message } from '../../shared/models/index.ts';
+import type { ActivityDependencies } from '../dependencies.ts';
 
 export interface PromptMessage {
   role: 'system' | 'user' | 'assistant';

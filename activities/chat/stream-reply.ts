@@ -1,11 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { runStepId, type ChatRunInput } from '../shared/chat-run.ts';
-import { appendFenced, readAllEntries, streamedText } from '../shared/chat-stream.ts';
-import { findEndpoint } from '../shared/endpoints-config.ts';
+import { runStepId, type ChatRunInput } from '../../shared/chat-run.ts';
+import { appendFenced, readAllEntries, streamedText } from '../../shared/chat-stream.ts';
+import { findEndpoint } from '../../shared/endpoints-config.ts';
 import { buildPrompt, outputBudget } from './build-prompt.ts';
 import { createCoalescingWriter } from './coalescing-writer.ts';
-import type { ActivityDependencies } from './dependencies.ts';
-import { classifyProviderError } from './provider-errors.ts';
+import type { ActivityDependencies } from '../dependencies.ts';
+import { classifyProviderError } from '../providers/openai-errors.ts';
 
 /** Heartbeats come from a timer, not per token: the SDK throttles them anyway, and a per-token call costs CPU. */
 const HEARTBEAT_INTERVAL_MS = 1000;
