@@ -1,21 +1,33 @@
 import type { Redis } from 'ioredis';
-import type OpenAI from 'openai';
-import type { EndpointsConfig, ResolvedEndpoint } from '../shared/endpoints-config.ts';
+import type { EndpointsConfig } from '../shared/endpoints-config.ts';
 import type { RedisKeys } from '../shared/redis-keys.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
+import type { ProviderRegistry } from './providers/index.ts';
 
-/** Everything activities touch, built once by the worker process (workers/chat-worker.ts) and injected. */
-export interface ActivityDependencies {
+/** What writes a run's stream and closes runs. */
+export interface RunStreamDependencies {
   redis: Redis;
   keys: RedisKeys;
   runs: RunRegistry;
-  endpoints: EndpointsConfig;
+  /** Entries a stream should stay under: deltas are batched harder as it nears this (it is never trimmed). */
   streamMaxLength: number;
   streamTtlSeconds: number;
   /** Minimum spacing of delta writes per stream (tokens arriving meanwhile are joined). */
   streamFlushIntervalMs: number;
-  /** An OpenAI SDK client for an endpoint (SDK retries off: Temporal owns retrying). */
-  openAIClientFor: (endpoint: ResolvedEndpoint) => OpenAI;
+  /** How long a writer rides out a Redis outage before the attempt fails (and Temporal retries it). */
+  redisOutageToleranceMs: number;
+}
+
+/** What model calls need. */
+export interface ModelDependencies {
+  endpoints: EndpointsConfig;
+  providers: ProviderRegistry;
   /** Token counts, computed on the worker's Piscina pool. */
   countTokens: (texts: string[], signal?: AbortSignal) => Promise<number[]>;
 }
+
+/** The chat activities' dependencies, built once by the worker process (workers/create-workers.ts) and injected. */
+export type ChatActivityDependencies = RunStreamDependencies & ModelDependencies;
+
+/** Everything any activity group needs; each group takes only its part. */
+export type ActivityDependencies = ChatActivityDependencies;

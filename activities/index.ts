@@ -1,17 +1,9 @@
+import { createBackgroundActivities, createChatActivities } from './chat/index.ts';
 import type { ActivityDependencies } from './dependencies.ts';
-import { createFinishRun } from './chat/finish-run.ts';
-import { createGenerateTitle } from './chat/generate-title.ts';
-import { createSaveRequest } from './chat/save-request.ts';
-import { createStreamReply } from './chat/stream-reply.ts';
 
-/** The activity functions, closed over injected clients; workflows import only the type. */
+/** Every activity, by group; workflows import only the type. A worker registers the groups of its queues. */
 export function createActivities(deps: ActivityDependencies) {
-  return {
-    saveRequest: createSaveRequest(deps),
-    streamReply: createStreamReply(deps),
-    finishRun: createFinishRun(deps),
-    generateTitle: createGenerateTitle(deps),
-  };
+  return { ...createChatActivities(deps), ...createBackgroundActivities(deps) };
 }
 export type Activities = ReturnType<typeof createActivities>;
 export type { ActivityDependencies } from './dependencies.ts';

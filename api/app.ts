@@ -6,16 +6,22 @@ import type { EndpointsConfig } from '../shared/endpoints-config.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { authenticatePlugin } from './plugins/authenticate.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
-import { createIpRateLimit } from './plugins/rate-limit.ts';
+import { createAccountLoginLimit, createIpRateLimit } from './plugins/rate-limit.ts';
 import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { convoRoutes } from './routes/convos.ts';
+import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { startupRoutes } from './routes/startup.ts';
 import { createAuthService } from './services/auth-service.ts';
 import { createConversationService } from './services/conversation-service.ts';
 import { createMessageService } from './services/message-service.ts';
+import { createChatService } from './services/chat-service.ts';
+import { createRunRegistry } from '../shared/run-registry.ts';
+import { createRunSweeper } from './run-sweeper.ts';
+import { createFollowerLimits } from './sse/follower-limits.ts';
+import { createStreamHub } from './sse/stream-hub.ts';
 import { createTokenService } from './services/token-service.ts';
 
 export interface AppDependencies {
@@ -46,6 +52,12 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
     windowMinutes: config.LOGIN_WINDOW,
     message: `Too many login attempts, please try again after ${config.LOGIN_WINDOW} minutes.`,
   });
+  const accountLoginLimit = createAccountLoginLimit(redis, keys, {
+    name: 'login-account',
+    max: config.LOGIN_ACCOUNT_MAX,
+    windowMinutes: config.LOGIN_ACCOUNT_WINDOW,
+    message: `Too many failed login attempts for this account, please try again after ${config.LOGIN_ACCOUNT_WINDOW} minutes.`,
+  });
   const registerLimit = createIpRateLimit(redis, keys, {
     name: 'register',
     max: config.REGISTER_MAX,
@@ -53,9 +65,31 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
     message: `Too many accounts created, please try again after ${config.REGISTER_WINDOW} minutes.`,
   });
 
+  await instance.register(healthRoutes, { config, redis, temporal: dependencies.temporal, keys });
   await instance.register(startupRoutes, { config, endpoints });
-  await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, registerLimit });
+  await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, accountLoginLimit, registerLimit });
   await instance.register(convoRoutes, { prefix: '/api/convos', conversations });
   await instance.register(messageRoutes, { prefix: '/api/messages', messages });
-  await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations });
+  // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
+  // follower of this process over a few Redis connections, and the sweeper that closes runs whose
+  // workflow ended without closing them.
+  const runs = createRunRegistry(redis, keys, { ttlSeconds: config.CHAT_STREAM_TTL_SECONDS });
+  const chat = createChatService({ ...dependencies, keys, runs, conversations, log: instance.log });
+  const hub = createStreamHub({
+    redis,
+    createReader: () => redis.duplicate({ enableAutoPipelining: false, connectionName: 'durachat-sse-reader' }),
+    readers: config.SSE_READER_CONNECTIONS,
+    log: instance.log,
+  });
+  const followerLimits = createFollowerLimits(config.SSE_MAX_STREAMS_PER_USER);
+  const sweeper = createRunSweeper({ redis, keys, runs, temporal: dependencies.temporal, streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS, log: instance.log });
+  instance.addHook('onReady', async () => sweeper.start());
+  // Shutdown: followers get a clean end first (clients reconnect elsewhere with Last-Event-ID), then
+  // requests that are starting a run finish, so no slot is left reserved for a run that never started.
+  instance.addHook('preClose', async () => {
+    await sweeper.stop();
+    await hub.close();
+  });
+  instance.addHook('onClose', async () => chat.drain());
+  await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations, runs, chat, hub, followerLimits });
 }

@@ -8,7 +8,9 @@ export async function buildServer(dependencies: AppDependencies, options: { logg
   const server = Fastify({
     logger: options.logger ?? { level: config.LOG_LEVEL },
     bodyLimit: config.BODY_LIMIT,
-    trustProxy: false,
+    // Only listed proxies' X-Forwarded-For counts; request.ip is then the first address from the right
+    // that is not a trusted proxy, so a client cannot choose its rate-limit bucket by sending the header.
+    trustProxy: config.TRUST_PROXY.length > 0 ? config.TRUST_PROXY : false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // SSE responses stay open for minutes; only idle sockets are closed.

@@ -144,7 +144,7 @@ try {
   const provider = spawnEntry('workers/demo-provider.ts');
   children.push(provider);
   await waitForPort(providerPort, 'provider', provider);
-  const worker = spawnEntry('workers/chat-worker.ts');
+  const worker = spawnEntry('workers/worker.ts');
   const api = spawnEntry('api/server.ts');
   children.push(worker, api);
   await waitForPort(apiPort, 'api', api, 60_000);

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { devServerSearchAttributeArgs } from '../shared/search-attributes.ts';
+import { registerMissingSearchAttributes } from './register-search-attributes.ts';
 
 export const toolsDirectory = process.env.DURACHAT_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'durachat', 'bin');
 export const temporalExecutable = path.join(toolsDirectory, 'temporal');
@@ -73,10 +75,12 @@ export function spawnLogged(name: string, command: string, args: string[], logDi
   const logFile = path.join(logDirectory, `${name}.log`);
   const output = openSync(logFile, 'a');
   const child = spawn(command, args, { stdio: ['ignore', output, output], env: environment });
+  // The child has its own copy; keeping ours would leak a descriptor per (re)start.
+  closeSync(output);
   return { child, logFile };
 }
 
-export async function ensureTemporal(options: { address: string; uiPort: number; dataDirectory?: string; logDirectory: string; headless?: boolean }): Promise<ManagedService> {
+export async function ensureTemporal(options: { address: string; uiPort: number; namespace?: string; dataDirectory?: string; logDirectory: string; headless?: boolean }): Promise<ManagedService> {
   const port = localPort(options.address);
   if (port === undefined) {
     log(`Temporal: using ${options.address} (TEMPORAL_ADDRESS points elsewhere; not started here)`);
@@ -84,12 +88,20 @@ export async function ensureTemporal(options: { address: string; uiPort: number;
   }
   if (await isPortOpen(port)) {
     log(`Temporal: already running on 127.0.0.1:${port}, reused`);
+    try {
+      const added = await registerMissingSearchAttributes(options.address, options.namespace);
+      if (added.length > 0) log(`Temporal: registered search attributes ${added.join(', ')}`);
+    } catch (error) {
+      log(`Temporal: could not check its search attributes (${(error as Error).message}); runs may be refused`);
+    }
     return { name: 'temporal', reused: true };
   }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(options.uiPort), '--log-level', 'warn',
     // Eager activity dispatch: an activity scheduled by a workflow task goes straight back to the
     // worker that completed it, saving a poll round trip per activity (time to first token).
-    '--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    // Registered at start: a workflow started with an unknown search attribute is refused.
+    ...devServerSearchAttributeArgs()];
   if (options.dataDirectory) {
     mkdirSync(options.dataDirectory, { recursive: true });
     args.push('--db-filename', path.join(options.dataDirectory, 'temporal.db'));
@@ -122,8 +134,11 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
   return { name: 'ferretdb', child, reused: false };
 }
 
-/** SIGTERM, then SIGKILL after a grace period. */
-export async function stopChild(child: ChildProcess, graceMs = 8000): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after a grace period. The default outlasts a worker's drain (up to
+ * WORKER_SHUTDOWN_GRACE_MS, 10 s by default), so a stopping worker finishes or hands back its runs.
+ */
+export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');

@@ -1,60 +1,78 @@
 /**
  * `npm start` after infra/setup.sh: Temporal dev server, FerretDB, the demo provider, the API and one
  * worker. Services already running (or pointed elsewhere by MONGO_URI / TEMPORAL_ADDRESS) are reused.
+ * The API, the worker and the demo provider are supervised: a crash restarts them with backoff.
  * Ctrl-C stops what this process started, in reverse order.
  */
 import path from 'node:path';
 import { loadConfigOrExit } from '../shared/config.ts';
-import { ensureFerretDB, ensureTemporal, isPortOpen, log, spawnLogged, stopChild, waitForPort, type ManagedService } from './local-services.ts';
+import { ensureFerretDB, ensureTemporal, isPortOpen, log, stopChild, waitForPort, type ManagedService } from './local-services.ts';
+import { nodeEntryPoints } from './node-entry-points.ts';
+import { supervise } from './supervise.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const config = loadConfigOrExit();
 const dataDirectory = path.resolve(root, config.DATA_DIR);
 const logDirectory = path.join(dataDirectory, 'logs');
-const services: ManagedService[] = [];
+// Longer than the worker's own drain, so a stopping worker is not killed mid-hand-back.
+const stopGraceMs = config.WORKER_SHUTDOWN_GRACE_MS + 5_000;
 
-async function startNodeService(name: string, entry: string, port?: number): Promise<ManagedService> {
+/** What this run started, in start order; each knows how to stop itself. */
+const started: { name: string; stop: () => Promise<void> }[] = [];
+/** Aborted once stopping begins: from then on no supervised child is restarted, whichever exits first. */
+const stopping = new AbortController();
+
+async function startNodeService(name: string, entry: string, port?: number) {
   if (port !== undefined && (await isPortOpen(port))) {
     log(`${name}: port ${port} is already in use, reused`);
-    return { name, reused: true };
+    return;
   }
-  const { child, logFile } = spawnLogged(name, process.execPath, ['--import', 'tsx', path.join(root, entry)], logDirectory);
-  log(`${name}: starting (log: ${logFile})`);
-  if (port !== undefined) await waitForPort(port, name, child, 60_000);
-  child.once('exit', (code, signal) => {
-    if (!stopping) log(`${name} exited (code ${code}, signal ${signal}); see ${logFile}`);
+  const service = supervise({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(root, entry)],
+    logDirectory,
+    stopGraceMs,
+    signal: stopping.signal,
+    log,
   });
-  return { name, child, reused: false };
+  started.push(service);
+  log(`${name}: starting (log: ${service.logFile})`);
+  // Only the first start is awaited: a child that cannot come up at all fails `npm start` plainly.
+  if (port !== undefined) await waitForPort(port, name, service.child, 60_000);
 }
 
-let stopping = false;
 async function stopAll(reason: string, exitCode = 0) {
-  if (stopping) return;
-  stopping = true;
+  if (stopping.signal.aborted) return;
+  stopping.abort();
   log(`${reason}: stopping what this run started`);
-  for (const service of services.reverse()) {
-    if (service.child) {
-      await stopChild(service.child);
-      log(`${service.name} stopped`);
-    }
+  for (const service of started.reverse()) {
+    await service.stop();
+    log(`${service.name} stopped`);
   }
   process.exit(exitCode);
 }
 process.on('SIGINT', () => void stopAll('Ctrl-C'));
 process.on('SIGTERM', () => void stopAll('SIGTERM'));
 
+/** Temporal and FerretDB are not supervised: the stack cannot run without them, so their exit is final. */
+function track(service: ManagedService) {
+  const { child } = service;
+  if (child) started.push({ name: service.name, stop: () => stopChild(child) });
+}
+
 try {
-  services.push(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, dataDirectory, logDirectory }));
-  services.push(await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory }));
-  if (!process.env.DEMO_PROVIDER_URL) services.push(await startNodeService('demo-provider', 'workers/demo-provider.ts', config.DEMO_PROVIDER_PORT));
-  services.push(await startNodeService('worker', 'workers/chat-worker.ts'));
-  services.push(await startNodeService('api', 'api/server.ts', config.PORT));
+  track(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, namespace: config.TEMPORAL_NAMESPACE, dataDirectory, logDirectory }));
+  track(await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory }));
+  if (!process.env.DEMO_PROVIDER_URL) await startNodeService('demo-provider', nodeEntryPoints.demoProvider, config.DEMO_PROVIDER_PORT);
+  await startNodeService('worker', nodeEntryPoints.worker);
+  await startNodeService('api', nodeEntryPoints.api, config.PORT);
   const temporalUi = config.TEMPORAL_ADDRESS.startsWith('127.0.0.1') || config.TEMPORAL_ADDRESS.startsWith('localhost') ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : '(your Temporal cluster\'s UI)';
   console.log(`
 durachat is running
-  API          http://${config.HOST}:${config.PORT}   (health: /health)
+  API          http://${config.HOST}:${config.PORT}   (liveness: /health, readiness: /ready)
   Temporal UI  ${temporalUi}
-  Temporal     ${config.TEMPORAL_ADDRESS}  namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TEMPORAL_TASK_QUEUE}
+  Temporal     ${config.TEMPORAL_ADDRESS}  namespace ${config.TEMPORAL_NAMESPACE}, task queues ${Object.values(config.TASK_QUEUES).join(', ')}
   MongoDB      ${config.MONGO_URI.replace(/\/\/[^@/]*@/, '//***@')}
   Redis        ${config.REDIS_URI.replace(/\/\/[^@/]*@/, '//***@')}
   Logs         ${logDirectory}

@@ -1,4 +1,6 @@
-/** What the API hands the chat workflow, and the events both sides agree on. */
+import type { CreatedEvent } from './run-events.ts';
+
+/** What the API hands the chat workflow, and what the workflow answers. */
 export interface ConversationParameters {
   promptPrefix?: string;
   system?: string;
@@ -31,6 +33,22 @@ export interface ChatRunInput {
   continuedText?: string;
   /** Whether to ask the model for a title afterwards (new conversations on endpoints with titleConvo). */
   generateTitle: boolean;
+  /** The run's first event, as the API wrote it: a worker rebuilding a lost stream writes it again. */
+  created: CreatedEvent;
+  /** The conversation's title when the run started (the Temporal memo shows it). */
+  title?: string;
+  /** Where the turn's background work (the title) runs; absent in runs started before queues were split. */
+  backgroundTaskQueue?: string;
+}
+
+/**
+ * A run cannot last longer than this (the workflow's execution timeout): a run's Redis keys expire this
+ * long plus the stream TTL after their first write, so nothing outlives its run by more than the TTL.
+ */
+export const RUN_MAX_DURATION_MS = 25 * 60_000;
+
+export function runKeyLifetimeSeconds(streamTtlSeconds: number): number {
+  return Math.ceil(RUN_MAX_DURATION_MS / 1000) + streamTtlSeconds;
 }
 
 /** The conversation fields a run sets: where and how it was answered. */
@@ -44,10 +62,6 @@ export interface ReplyOutcome {
   status: Exclude<RunStatus, 'running'>;
   finishReason?: string;
   errorMessage?: string;
-}
-
-export function runStepId(responseMessageId: string): string {
-  return `step_${responseMessageId}`;
 }
 
 /**

@@ -24,7 +24,17 @@ export const environmentSchema = z.object({
   REDIS_KEY_PREFIX: z.string().default('durachat:'),
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** The interactive queue (chat replies); every other kind of run has its own queue, named after it. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('durachat-chat'),
+  TEMPORAL_BACKGROUND_TASK_QUEUE: z.string().min(1).optional(),
+  /** Which kinds of run this worker process serves (a task queue each): any of chat, background. */
+  WORKER_QUEUES: z
+    .string()
+    .default('chat,background')
+    .transform((value) => value.split(',').map((kind) => kind.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['chat', 'background'])).min(1, 'must name at least one of chat, background')),
+  /** On SIGTERM a worker stops polling and lets running activities finish this long; the rest hand over to another worker. */
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
 
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -37,6 +47,25 @@ export const environmentSchema = z.object({
   LOGIN_WINDOW: positiveInt.default(5),
   REGISTER_MAX: positiveInt.default(5),
   REGISTER_WINDOW: positiveInt.default(60),
+  LOGIN_ACCOUNT_MAX: positiveInt.default(10),
+  LOGIN_ACCOUNT_WINDOW: positiveInt.default(15),
+  /**
+   * Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges or proxy-addr's names); empty: none,
+   * so request.ip is the socket address and a client cannot pick its own rate-limit bucket.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6(), z.enum(['loopback', 'linklocal', 'uniquelocal'])], {
+          error: 'must be IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma-separated',
+        }),
+      ),
+    ),
+  REFRESH_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  SESSION_ABSOLUTE_EXPIRY: positiveInt.default(30 * 24 * 60 * 60 * 1000),
   CORS_ORIGINS: z.string().default('http://localhost:3080,http://127.0.0.1:3080'),
   BODY_LIMIT: positiveInt.default(1024 * 1024),
 
@@ -44,6 +73,12 @@ export const environmentSchema = z.object({
   CHAT_STREAM_MAXLEN: positiveInt.default(20000),
   CHAT_STREAM_TTL_SECONDS: positiveInt.default(3600),
   CHAT_STREAM_FLUSH_MS: z.coerce.number().int().min(0).max(1000).default(30),
+  /** A stream writer rides out a Redis outage this long (text kept in memory) before its attempt is retried. */
+  REDIS_OUTAGE_TOLERANCE_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  /** Open SSE streams per user and API process; more answer 429. */
+  SSE_MAX_STREAMS_PER_USER: positiveInt.default(20),
+  /** Redis connections an API process reads all its SSE streams through (blocking XREAD, multiplexed). */
+  SSE_READER_CONNECTIONS: z.coerce.number().int().min(1).max(16).default(2),
 
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
@@ -53,7 +88,9 @@ export const environmentSchema = z.object({
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type Config = Readonly<
-  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL'> & {
+  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE'> & {
+    /** The task queue of each kind of run. */
+    TASK_QUEUES: { chat: string; background: string };
     JWT_SECRET: string;
     JWT_REFRESH_SECRET: string;
     CORS_ORIGINS: string[];
@@ -99,6 +136,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     JWT_REFRESH_SECRET: secrets.JWT_REFRESH_SECRET!,
     CORS_ORIGINS: environment.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     DEMO_PROVIDER_URL: environment.DEMO_PROVIDER_URL ?? `http://127.0.0.1:${environment.DEMO_PROVIDER_PORT}/v1`,
+    TASK_QUEUES: { chat: environment.TEMPORAL_TASK_QUEUE, background: environment.TEMPORAL_BACKGROUND_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-background` },
   });
 }
 

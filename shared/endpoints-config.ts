@@ -15,6 +15,7 @@ const customEndpointSchema = z.object({
   modelDisplayLabel: z.string().optional(),
   iconURL: z.string().optional(),
   maxContextTokens: z.number().int().positive().optional(),
+  streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
 });
 
 const fileSchema = z.object({
@@ -23,7 +24,12 @@ const fileSchema = z.object({
   endpoints: z
     .object({
       openAI: z
-        .object({ models: modelsSchema, titleModel: z.string().optional(), maxContextTokens: z.number().int().positive().optional() })
+        .object({
+          models: modelsSchema,
+          titleModel: z.string().optional(),
+          maxContextTokens: z.number().int().positive().optional(),
+          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+        })
         .optional(),
       custom: z.array(customEndpointSchema).default([]),
     })
@@ -42,6 +48,11 @@ export interface ResolvedEndpoint {
   modelDisplayLabel?: string;
   iconURL?: string;
   maxContextTokens: number;
+  /**
+   * A stream that sends no byte for this long is treated as a dropped connection (retried), instead of
+   * waiting for the activity's 10-minute bound. Per endpoint: reasoning models may think silently a while.
+   */
+  streamIdleTimeoutMs: number;
   order: number;
 }
 
@@ -51,6 +62,7 @@ export interface EndpointsConfig {
 }
 
 const DEFAULT_CONTEXT_TOKENS = 8192;
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 
 /** `${VAR}` inside string values (not comments) becomes the variable's value. */
 function substituteEnvironment(value: unknown, environment: Record<string, string | undefined>): unknown {
@@ -92,6 +104,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       titleConvo: true,
       titleModel: openAI.titleModel,
       maxContextTokens: openAI.maxContextTokens ?? 128000,
+      streamIdleTimeoutMs: openAI.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
       order: 0,
     });
   }
@@ -107,6 +120,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       modelDisplayLabel: custom.modelDisplayLabel,
       iconURL: custom.iconURL,
       maxContextTokens: custom.maxContextTokens ?? DEFAULT_CONTEXT_TOKENS,
+      streamIdleTimeoutMs: custom.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
       order: endpoints.length,
     });
   }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { FENCED_APPEND_SCRIPT } from './chat-stream.ts';
+import { FENCED_APPEND_SCRIPT } from './run-stream.ts';
+import { COUNT_HIT_SCRIPT, FORGIVE_HIT_SCRIPT } from './rate-limit-counter.ts';
 import { RESERVE_SLOT_SCRIPT } from './run-registry.ts';
 
 /** One configured ioredis client; callers own it and must `quit()` it. */
@@ -14,5 +15,7 @@ export function createRedisClient(uri: string, name: string): Redis {
   // later is missing from pipelines already built ("pipeline[functionName] is not a function").
   redis.defineCommand('durachatFencedAppend', { numberOfKeys: 2, lua: FENCED_APPEND_SCRIPT });
   redis.defineCommand('durachatReserveSlot', { numberOfKeys: 1, lua: RESERVE_SLOT_SCRIPT });
+  redis.defineCommand('durachatCountHit', { numberOfKeys: 1, lua: COUNT_HIT_SCRIPT });
+  redis.defineCommand('durachatForgiveHit', { numberOfKeys: 1, lua: FORGIVE_HIT_SCRIPT });
   return redis;
 }

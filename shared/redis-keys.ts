@@ -7,7 +7,12 @@ export function createRedisKeys(prefix: string) {
     runInfo: (streamId: string) => `${prefix}run:${streamId}`,
     userActiveRuns: (userId: string) => `${prefix}active-runs:${userId}`,
     conversationActiveRun: (userId: string, conversationId: string) => `${prefix}convo-run:${userId}:${conversationId}`,
+    chatIdempotency: (userId: string, clientMessageId: string) => `${prefix}chat-request:${userId}:${clientMessageId}`,
+    /** Every running run (sorted by start time): what the run sweeper checks against Temporal. */
+    runningRuns: `${prefix}running-runs`,
+    runSweeperLock: `${prefix}run-sweeper-lock`,
     generatedTitle: (userId: string, conversationId: string) => `${prefix}title:${userId}:${conversationId}`,
+    workerHeartbeat: (workerId: string) => `${prefix}worker:${workerId}`,
   };
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;

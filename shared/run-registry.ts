@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.ts';
-import type { RunStatus } from './chat-run.ts';
+import { RUN_MAX_DURATION_MS, runKeyLifetimeSeconds, type RunStatus } from './chat-run.ts';
 
 /**
  * Which runs exist, who owns them, and how many each user has going. Lives in Redis so every API
@@ -16,8 +16,11 @@ export interface RunInfo {
   createdAt: string;
 }
 
-/** A slot older than this is assumed leaked: a run cannot take longer (its workflowExecutionTimeout is 25 minutes, api/services/chat-service.ts). */
-export const STALE_SLOT_MS = 30 * 60_000;
+/**
+ * A slot older than this is assumed leaked: a run cannot take longer (RUN_MAX_DURATION_MS is its
+ * workflowExecutionTimeout). The run sweeper (api/run-sweeper.ts) frees slots of ended runs long before.
+ */
+export const STALE_SLOT_MS = RUN_MAX_DURATION_MS + 5 * 60_000;
 
 export const RESERVE_SLOT_SCRIPT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -39,13 +42,29 @@ export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlS
       return (await scripted.durachatReserveSlot(keys.userActiveRuns(userId), now, now - STALE_SLOT_MS, max, streamId, STALE_SLOT_MS)) === 1;
     },
 
+    /** Records a running run (also again, by a worker rebuilding what Redis lost). */
     async register(run: RunInfo): Promise<void> {
       await redis
         .multi()
         .hset(keys.runInfo(run.streamId), { ...run })
-        .expire(keys.runInfo(run.streamId), Math.ceil(STALE_SLOT_MS / 1000) + options.ttlSeconds)
+        .expire(keys.runInfo(run.streamId), runKeyLifetimeSeconds(options.ttlSeconds))
         .set(keys.conversationActiveRun(run.userId, run.conversationId), run.streamId, 'EX', Math.ceil(STALE_SLOT_MS / 1000))
+        .zadd(keys.userActiveRuns(run.userId), Date.parse(run.createdAt) || Date.now(), run.streamId)
+        .zadd(keys.runningRuns, Date.parse(run.createdAt) || Date.now(), run.streamId)
         .exec();
+    },
+
+    /** Every running run of every user, oldest first, with its start time (the sweeper's work list). */
+    async listRunning(limit: number): Promise<Array<{ streamId: string; startedAt: number }>> {
+      const flat = await redis.zrange(keys.runningRuns, '0', String(limit - 1), 'WITHSCORES');
+      const result: Array<{ streamId: string; startedAt: number }> = [];
+      for (let index = 0; index < flat.length; index += 2) result.push({ streamId: flat[index]!, startedAt: Number(flat[index + 1]) });
+      return result;
+    },
+
+    /** Drops a run from the sweeper's list (its record is gone or it has ended). */
+    async forgetRunning(streamId: string): Promise<void> {
+      await redis.zrem(keys.runningRuns, streamId);
     },
 
     async get(streamId: string): Promise<RunInfo | undefined> {
@@ -73,6 +92,7 @@ export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlS
         .expire(keys.runInfo(run.streamId), options.ttlSeconds)
         .expire(keys.chatStream(run.streamId), options.ttlSeconds)
         .zrem(keys.userActiveRuns(run.userId), run.streamId)
+        .zrem(keys.runningRuns, run.streamId)
         .exec();
       // Only clear the conversation's pointer if a newer run has not replaced it.
       if ((await redis.get(mapping)) === run.streamId) await redis.del(mapping);
@@ -84,6 +104,7 @@ export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlS
         .multi()
         .del(keys.runInfo(run.streamId), keys.chatStream(run.streamId), keys.streamWriterFence(run.streamId))
         .zrem(keys.userActiveRuns(run.userId), run.streamId)
+        .zrem(keys.runningRuns, run.streamId)
         .exec();
       const mapping = keys.conversationActiveRun(run.userId, run.conversationId);
       if ((await redis.get(mapping)) === run.streamId) await redis.del(mapping);

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import bcrypt from 'bcryptjs';
+import type { FastifyBaseLogger } from 'fastify';
 import jwt from 'jsonwebtoken';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAuthService } from '../api/services/auth-service.ts';
+import { createTokenService } from '../api/services/token-service.ts';
 import { cookieValue, createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
 import { cleanUpTestData, startTestApp, type TestApp } from './helpers/test-app.ts';
+
+const silentLog = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, child: () => silentLog, level: 'silent' } as unknown as FastifyBaseLogger;
 
 let app: TestApp;
 let http: HttpClient;
@@ -49,6 +56,42 @@ describe('register', () => {
     assert.equal(newPassword.status, 404);
   });
 
+  test('hashes the password for an existing email too, so timing does not reveal who has an account', async () => {
+    const hashed: string[] = [];
+    const service = createAuthService({
+      config: app.config,
+      tokens: createTokenService(app.config),
+      log: silentLog,
+      hashPassword: async (password) => {
+        hashed.push(password);
+        return bcrypt.hash(password, 4);
+      },
+    });
+    const email = `hashed-${Date.now()}@example.com`;
+    await service.register({ name: 'n', email, password: 'first password' });
+    await service.register({ name: 'n', email: email.toUpperCase(), password: 'second password' });
+    assert.deepEqual(hashed, ['first password', 'second password']);
+  });
+
+  test('an existing email takes about as long to answer as a new one', async () => {
+    const existing = await registerAndLogin(http, 'timing');
+    const register = async (email: string) => {
+      const started = performance.now();
+      const response = await http.post('/api/auth/register', { body: { name: 't', email, password: 'long enough 1', confirm_password: 'long enough 1' } });
+      assert.equal(response.status, 200);
+      return performance.now() - started;
+    };
+    const newTimes: number[] = [];
+    const existingTimes: number[] = [];
+    for (let round = 0; round < 5; round += 1) {
+      newTimes.push(await register(`timing-new-${round}-${Date.now()}@example.com`));
+      existingTimes.push(await register(existing.email));
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    // Generous: bcrypt dominates both paths; without it the existing-email path answers several times faster.
+    assert.ok(median(existingTimes) >= 0.5 * median(newTimes), `existing ${median(existingTimes).toFixed(1)} ms, new ${median(newTimes).toFixed(1)} ms`);
+  });
+
   test('is refused with 403 when ALLOW_REGISTRATION=false', async () => {
     const closed = await startTestApp({ ALLOW_REGISTRATION: 'false' });
     try {
@@ -64,6 +107,23 @@ describe('register', () => {
 });
 
 describe('login', () => {
+  test('is refused with 403 when ALLOW_EMAIL_LOGIN=false; registration still follows ALLOW_REGISTRATION', async () => {
+    const noEmailLogin = await startTestApp({ ALLOW_EMAIL_LOGIN: 'false' });
+    try {
+      const client = createHttpClient(noEmailLogin.baseUrl);
+      const credentials = { email: `nologin-${Date.now()}@example.com`, password: 'long enough 1' };
+      const registered = await client.post('/api/auth/register', { body: { name: 'n', ...credentials, confirm_password: credentials.password } });
+      assert.equal(registered.status, 200);
+      const refused = await client.post('/api/auth/login', { body: credentials });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.message, 'Email login is not allowed.');
+      assert.equal(refused.setCookies.length, 0);
+      assert.equal((await client.get('/api/config')).body.emailLoginEnabled, false);
+    } finally {
+      await noEmailLogin.close();
+    }
+  });
+
   test('answers {token, user} without secrets and sets the refresh cookies', async () => {
     const user = await registerAndLogin(http, 'login');
     const response = await http.post('/api/auth/login', { body: { email: user.email.toUpperCase(), password: user.password } });
@@ -126,7 +186,7 @@ describe('refresh and logout', () => {
     assert.equal(response.body, 'Refresh token not provided');
   });
 
-  test('refresh rotates the token; reusing the old one is refused and ends the session', async () => {
+  test('refresh rotates the token; within the grace window the old token answers with the same new one', async () => {
     const user = await registerAndLogin(http, 'rotate');
     const first = await http.post('/api/auth/refresh', { cookie: user.refreshCookie });
     assert.equal(first.status, 200);
@@ -137,12 +197,83 @@ describe('refresh and logout', () => {
     assert.notEqual(rotatedCookie, user.refreshCookie);
     assert.equal((await http.get('/api/user', { token: first.body.token })).status, 200);
 
-    const reused = await http.post('/api/auth/refresh', { cookie: user.refreshCookie });
-    assert.equal(reused.status, 401);
-    assert.match(reused.body.message, /already used/);
-    // The thief's replay ended the session: the legitimate, newer token is dead too.
-    const afterReuse = await http.post('/api/auth/refresh', { cookie: rotatedCookie });
-    assert.equal(afterReuse.status, 401);
+    // A tab that missed the first answer presents the old token again: it gets the same new token.
+    const again = await http.post('/api/auth/refresh', { cookie: user.refreshCookie });
+    assert.equal(again.status, 200);
+    assert.equal(cookieValue(again.setCookies, 'refreshToken'), rotatedCookie);
+    assert.equal((await http.get('/api/user', { token: again.body.token })).status, 200);
+    assert.equal((await http.post('/api/auth/refresh', { cookie: rotatedCookie })).status, 200);
+  });
+
+  test('two refreshes at once with the same cookie both succeed with the same new token, and the session lives on', async () => {
+    const user = await registerAndLogin(http, 'twotabs');
+    const answers = await Promise.all([1, 2, 3].map(() => http.post('/api/auth/refresh', { cookie: user.refreshCookie })));
+    assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200]);
+    const cookies = new Set(answers.map((answer) => cookieValue(answer.setCookies, 'refreshToken')));
+    assert.equal(cookies.size, 1, 'every tab ends up with the same refresh cookie');
+    const [rotatedCookie] = [...cookies] as string[];
+    for (const answer of answers) assert.equal((await http.get('/api/user', { token: answer.body.token })).status, 200);
+    const later = await http.post('/api/auth/refresh', { cookie: rotatedCookie });
+    assert.equal(later.status, 200);
+    assert.equal((await http.post('/api/auth/refresh', { cookie: cookieValue(later.setCookies, 'refreshToken') })).status, 200);
+  });
+
+  test('a token older than the last rotation ends the session, even within the grace window', async () => {
+    const user = await registerAndLogin(http, 'replay');
+    const first = await http.post('/api/auth/refresh', { cookie: user.refreshCookie });
+    const second = await http.post('/api/auth/refresh', { cookie: cookieValue(first.setCookies, 'refreshToken') });
+    assert.equal(second.status, 200);
+    const replayed = await http.post('/api/auth/refresh', { cookie: user.refreshCookie });
+    assert.equal(replayed.status, 401);
+    assert.match(replayed.body.message, /already used/);
+    assert.equal((await http.post('/api/auth/refresh', { cookie: cookieValue(second.setCookies, 'refreshToken') })).status, 401);
+  });
+
+  test('reusing a rotated token after the grace window is refused and ends the session', async () => {
+    const shortGrace = await startTestApp({ REFRESH_GRACE_MS: '200' });
+    try {
+      const client = createHttpClient(shortGrace.baseUrl);
+      const user = await registerAndLogin(client, 'rotate');
+      const first = await client.post('/api/auth/refresh', { cookie: user.refreshCookie });
+      assert.equal(first.status, 200);
+      const rotatedCookie = cookieValue(first.setCookies, 'refreshToken')!;
+      await sleep(400);
+      const reused = await client.post('/api/auth/refresh', { cookie: user.refreshCookie });
+      assert.equal(reused.status, 401);
+      assert.match(reused.body.message, /already used/);
+      // The thief's replay ended the session: the legitimate, newer token is dead too.
+      assert.equal((await client.post('/api/auth/refresh', { cookie: rotatedCookie })).status, 401);
+    } finally {
+      await shortGrace.close();
+    }
+  });
+
+  test('rotation never extends a session past SESSION_ABSOLUTE_EXPIRY', async () => {
+    const lifetimeMs = 3000;
+    const shortLived = await startTestApp({ SESSION_ABSOLUTE_EXPIRY: String(lifetimeMs) });
+    try {
+      const client = createHttpClient(shortLived.baseUrl);
+      const loginStarted = Date.now();
+      const user = await registerAndLogin(client, 'absolute');
+      const deadline = Date.now() + lifetimeMs;
+      let cookie = user.refreshCookie;
+      for (const pause of [0, 1000]) {
+        await sleep(pause);
+        const refreshed = await client.post('/api/auth/refresh', { cookie });
+        assert.equal(refreshed.status, 200);
+        cookie = cookieValue(refreshed.setCookies, 'refreshToken')!;
+        const claims = jwt.decode(cookie.slice('refreshToken='.length)) as { exp: number };
+        // Bounded by login + lifetime (JWT seconds round down), not refresh time + REFRESH_TOKEN_EXPIRY (7 days).
+        assert.ok(claims.exp * 1000 <= deadline, `exp ${claims.exp * 1000} after deadline ${deadline}`);
+        assert.ok(claims.exp * 1000 >= loginStarted + lifetimeMs - 1000);
+        const expires = Date.parse(refreshed.setCookies.find((line) => line.startsWith('refreshToken='))!.match(/Expires=([^;]+)/i)![1]!);
+        assert.ok(expires <= deadline, 'the cookie expires with the session');
+      }
+      await sleep(Math.max(0, deadline - Date.now()) + 200);
+      assert.equal((await client.post('/api/auth/refresh', { cookie })).status, 401);
+    } finally {
+      await shortLived.close();
+    }
   });
 
   test('a tampered refresh token is refused with 401', async () => {

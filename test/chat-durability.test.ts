@@ -1,6 +1,6 @@
 /**
  * The durability promise under real process deaths: the API and the worker run as the real entry
- * points (api/server.ts, workers/chat-worker.ts) in child processes, and are killed with SIGKILL.
+ * points (api/server.ts, workers/worker.ts) in child processes, and are killed with SIGKILL.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -73,7 +73,7 @@ test('the API is killed and restarted mid-run: the run goes on and the client re
 });
 
 test('the worker is SIGKILLed mid-run and started again: Temporal retries and the client sees one seamless reply', async () => {
-  let worker = spawnEntryPoint('workers/chat-worker.ts', stack.environment);
+  let worker = spawnEntryPoint('workers/worker.ts', stack.environment);
   let replacement: ChildProcess | undefined;
   try {
     let killed = false;
@@ -87,7 +87,7 @@ test('the worker is SIGKILLed mid-run and started again: Temporal retries and th
           killed = true;
           // Kill the worker while the client keeps listening; a new worker comes up shortly after.
           void killHard(worker).then(() => {
-            replacement = spawnEntryPoint('workers/chat-worker.ts', stack.environment);
+            replacement = spawnEntryPoint('workers/worker.ts', stack.environment);
           });
         }
         return false;

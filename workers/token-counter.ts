@@ -8,6 +8,9 @@ export function createTokenCounter(options: { maxThreads?: number } = {}) {
     minThreads: 1,
     maxThreads: options.maxThreads ?? 2,
     idleTimeout: 60_000,
+    // Task files are TypeScript: the threads load them through tsx whether or not the parent process
+    // was started with it (vitest's forks are not).
+    execArgv: process.execArgv.some((argument) => argument.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
   });
   return {
     countTokens(texts: string[], signal?: AbortSignal): Promise<number[]> {

@@ -12,10 +12,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import mongoose from 'mongoose';
-import OpenAI from 'openai';
 import { createActivities } from '../activities/index.ts';
+import { createProviderRegistry } from '../activities/providers/index.ts';
 import type { ChatRunInput } from '../shared/chat-run.ts';
-import { readAllEntries, streamedText } from '../shared/chat-stream.ts';
+import { foldReply } from '../shared/run-content.ts';
+import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
+import type { SequencedEvent } from '../shared/run-events.ts';
 import { loadConfig } from '../shared/config.ts';
 import { connectDatabase } from '../shared/database.ts';
 import { loadEndpointsConfig } from '../shared/endpoints-config.ts';
@@ -24,13 +26,14 @@ import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
 import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
+import { createLocalTestEnvironment } from '../test/helpers/temporal-test-environment.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
 import { createTokenCounter } from '../workers/token-counter.ts';
 import { chatWorkflow } from './chat.ts';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures');
 /** Where RECORD_WORKFLOW_HISTORY=1 writes; bump the version when the workflow changes on purpose. */
-const recordTo = path.join(fixtures, 'chat-completed-v2.history.json');
+const recordTo = path.join(fixtures, 'chat-completed-v3.history.json');
 const workflowsPath = path.join(import.meta.dirname, 'index.ts');
 const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
 const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
@@ -45,9 +48,7 @@ let config: ReturnType<typeof loadConfig>;
 const taskQueue = `workflow-test-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  const executable = process.env.TEMPORAL_CLI_PATH;
-  assert.ok(executable, 'TEMPORAL_CLI_PATH is set by test/setup/global-setup.ts');
-  environment = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: executable } } });
+  environment = await createLocalTestEnvironment();
   provider = await startFakeProvider();
   config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
   await connectDatabase(config.MONGO_URI);
@@ -60,7 +61,8 @@ beforeAll(async () => {
     streamMaxLength: 1000,
     streamTtlSeconds: 60,
     streamFlushIntervalMs: 0,
-    openAIClientFor: (endpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0 }),
+    redisOutageToleranceMs: 5000,
+    providers: createProviderRegistry(),
     countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
   });
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
@@ -77,12 +79,21 @@ afterAll(async () => {
   if (mongoose.connection.readyState === 1) await cleanUpTestData(config);
 });
 
-function input(text: string, overrides: Partial<ChatRunInput> = {}): ChatRunInput {
+const streamedText = (items: SequencedEvent[]) => foldReply(items.map((item) => item.event)).text;
+const readAllEntries = (client: typeof redis, key: string) => readEvents(client, key);
+
+/** A run's input, with its `created` event written as the API does before it starts the workflow. */
+async function input(text: string, overrides: Partial<ChatRunInput> = {}): Promise<ChatRunInput> {
   const userMessageId = randomUUID();
+  const streamId = randomUUID();
+  const conversationId = randomUUID();
+  const responseMessageId = overrides.responseMessageId ?? randomUUID();
+  const created = { type: 'created' as const, streamId, conversationId, responseMessageId, message: { messageId: userMessageId, text } };
+  await appendUnfenced(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(streamId), { seq: 1, event: created }, 120);
   return {
-    streamId: randomUUID(),
+    streamId,
     userId: new mongoose.Types.ObjectId().toString(),
-    conversationId: randomUUID(),
+    conversationId,
     isNewConversation: true,
     endpoint: 'demo',
     endpointType: 'custom',
@@ -90,24 +101,25 @@ function input(text: string, overrides: Partial<ChatRunInput> = {}): ChatRunInpu
     sender: 'Demo',
     parameters: {},
     userMessage: { messageId: userMessageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text },
-    responseMessageId: randomUUID(),
+    responseMessageId,
     responseParentMessageId: userMessageId,
     generateTitle: true,
+    created,
     ...overrides,
   };
 }
 
 describe('chatWorkflow', () => {
   test('completes: request and reply saved, stream closed with a final event, title generated', async () => {
-    const run = input('workflow test [tokens=12]');
+    const run = await input('workflow test [tokens=12]');
     const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
     assert.deepEqual(await handle.result(), { status: 'completed', finishReason: 'stop' });
     const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string; unfinished: boolean }>();
     const entries = await readAllEntries(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId));
     assert.equal(reply!.text, streamedText(entries));
     assert.equal(reply!.text.split(' ').length, 12);
-    assert.equal(entries.at(-1)!.end, true);
-    assert.equal(JSON.parse(entries.at(-1)!.data).final, true);
+    assert.equal(entries.at(-1)!.event.type, 'final');
+    assert.deepEqual(entries.map((item) => item.seq), entries.map((_, index) => index + 1), 'ids are the run\'s own sequence');
 
     const history = await handle.fetchHistory();
     const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
@@ -127,7 +139,7 @@ describe('chatWorkflow', () => {
   });
 
   test('cancelled mid-stream: the partial reply is saved unfinished and the run still closes', async () => {
-    const run = input('cancel me [tokens=200 rate=20]');
+    const run = await input('cancel me [tokens=200 rate=20]');
     const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
     const streamKey = createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId);
     while (streamedText(await readAllEntries(redis, streamKey)).split(' ').length < 5) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -141,7 +153,7 @@ describe('chatWorkflow', () => {
 
   test('a refused provider call (401) ends the run with an error outcome after one attempt', async () => {
     const key = randomUUID();
-    const run = input(`refused [fail=401 times=9 key=${key}]`);
+    const run = await input(`refused [fail=401 times=9 key=${key}]`);
     const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
     const outcome = (await handle.result()) as { status: string; errorMessage: string };
     assert.equal(outcome.status, 'error');

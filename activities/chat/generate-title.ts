@@ -2,8 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
 import { findEndpoint } from '../../shared/endpoints-config.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
-import type { ActivityDependencies } from '../dependencies.ts';
-import { classifyProviderError } from '../providers/openai-errors.ts';
+import type { ChatActivityDependencies } from '../dependencies.ts';
 
 const TITLE_SYSTEM_PROMPT =
   'Write a concise conversation title of at most 7 words for the exchange below. Answer with the title only: no quotes, no punctuation at the end.';
@@ -13,23 +12,21 @@ const TITLE_CACHE_SECONDS = 120;
  * A short, non-streaming model call after the first reply of a new conversation. The title is saved
  * on the conversation (unless the user renamed it meanwhile) and cached for `gen_title`.
  */
-export function createGenerateTitle(deps: ActivityDependencies) {
+export function createGenerateTitle(deps: ChatActivityDependencies) {
   return async function generateTitle(input: ChatRunInput, replyExcerpt?: string): Promise<string> {
     const endpoint = findEndpoint(deps.endpoints, input.endpoint);
     if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured`, 'EndpointUnavailable');
     // Runs recorded before finishRun returned the excerpt pass none: read the reply then.
     const reply = replyExcerpt ?? (await Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>())?.text ?? '';
     const exchange = `User: ${(input.userMessage?.text ?? '').slice(0, 2000)}\nAssistant: ${reply.slice(0, 2000)}`;
-    let raw: string;
-    try {
-      const completion = await deps.openAIClientFor(endpoint).chat.completions.create(
-        { model: endpoint.titleModel ?? input.model, messages: [{ role: 'system', content: TITLE_SYSTEM_PROMPT }, { role: 'user', content: exchange }], max_tokens: 32, temperature: 0.2 },
-        { signal: Context.current().cancellationSignal },
-      );
-      raw = completion.choices[0]?.message?.content ?? '';
-    } catch (error) {
-      throw classifyProviderError(error);
-    }
+    const raw = await deps.providers.providerFor(endpoint).complete({
+      endpoint,
+      model: endpoint.titleModel ?? input.model,
+      messages: [{ role: 'system', content: TITLE_SYSTEM_PROMPT }, { role: 'user', content: exchange }],
+      maxOutputTokens: 32,
+      temperature: 0.2,
+      signal: Context.current().cancellationSignal,
+    });
     const title = raw.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
     await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId, title: 'New Chat' }, { $set: { title } });
     await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS);

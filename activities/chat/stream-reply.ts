@@ -1,99 +1,101 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { runStepId, type ChatRunInput } from '../../shared/chat-run.ts';
-import { appendFenced, readAllEntries, streamedText } from '../../shared/chat-stream.ts';
+import { runKeyLifetimeSeconds, type ChatRunInput } from '../../shared/chat-run.ts';
 import { findEndpoint } from '../../shared/endpoints-config.ts';
+import { foldReply } from '../../shared/run-content.ts';
+import { messageStepId, type StepEvent } from '../../shared/run-events.ts';
+import type { ChatActivityDependencies } from '../dependencies.ts';
+import { withIdleTimeout } from '../providers/idle-timeout.ts';
+import { CONTINUE_INSTRUCTION, type PromptMessage } from '../providers/provider.ts';
 import { buildPrompt, outputBudget } from './build-prompt.ts';
 import { createCoalescingWriter } from './coalescing-writer.ts';
-import type { ActivityDependencies } from '../dependencies.ts';
-import { classifyProviderError } from '../providers/openai-errors.ts';
+import { openRunWriter, type AttemptProgress } from './run-writer.ts';
 
 /** Heartbeats come from a timer, not per token: the SDK throttles them anyway, and a per-token call costs CPU. */
 const HEARTBEAT_INTERVAL_MS = 1000;
 
+export interface StreamReplyResult {
+  finishReason: string;
+}
+
 /**
- * Streams the model's reply into the run's Redis Stream, one `on_message_delta` per provider chunk.
+ * Streams the model's reply into the run's stream as run events (shared/run-events.ts).
  *
- * A retry (worker killed, provider dropped the connection, 5xx) continues instead of starting over:
- * it reads back the text already streamed to clients and asks the model to continue after it, so
- * what clients receive, concatenated, is exactly the saved reply. The web client has no "reset" event.
+ * A retry (worker killed or shut down, provider dropped the connection or stalled, 5xx) continues
+ * instead of starting over: it reads back what clients were already sent and asks the model to go on
+ * after it (with the provider's continuation strategy), so what clients receive, concatenated, is exactly
+ * the saved reply. LibreChat's client has no "reset" event, so nothing shown is ever taken back.
  */
-export function createStreamReply(deps: ActivityDependencies) {
-  return async function streamReply(input: ChatRunInput): Promise<{ finishReason: string }> {
+export function createStreamReply(deps: ChatActivityDependencies) {
+  return async function streamReply(input: ChatRunInput): Promise<StreamReplyResult> {
     const context = Context.current();
-    const owner = `attempt-${context.info.attempt}`;
-    const streamKey = deps.keys.chatStream(input.streamId);
-    const fenceKey = deps.keys.streamWriterFence(input.streamId);
     const endpoint = findEndpoint(deps.endpoints, input.endpoint);
     if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
+    const provider = deps.providers.providerFor(endpoint);
+    const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
 
-    const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
+    const writer = await openRunWriter({
+      redis: deps.redis,
+      keys: deps.keys,
+      runs: deps.runs,
+      input,
+      owner: `${execution.runId}:${context.info.attempt}`,
+      workflowId: execution.workflowId,
+      lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds),
+      redisOutageToleranceMs: deps.redisOutageToleranceMs,
+      previous,
+      log: context.log,
+    });
+    const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
     try {
-      const append = async (data: unknown) => {
-        const id = await appendFenced(deps.redis, streamKey, fenceKey, owner, deps.streamMaxLength, 'message', data);
-        if (!id) throw ApplicationFailure.nonRetryable('A newer attempt owns this reply stream', 'Superseded');
-      };
-      const stepId = runStepId(input.responseMessageId);
-      const runStep = {
-        event: 'on_run_step',
-        data: { id: stepId, runId: input.responseMessageId, index: 0, type: 'message_creation', stepDetails: { type: 'message_creation', message_creation: { message_id: input.responseMessageId } } },
-      };
-      // Claim the stream: from here on, an earlier attempt still running somewhere is fenced out. The
-      // commands below are pipelined on one connection, so the claim always lands before the appends.
-      const claimed = deps.redis.set(fenceKey, owner, 'EX', deps.streamTtlSeconds * 2);
-      let alreadyStreamed = '';
-      let stepWritten: Promise<void>;
-      if (context.info.attempt === 1) {
-        // Nothing can have been streamed before the first attempt: announce the step at once and build
-        // the prompt meanwhile (time to first token).
-        stepWritten = append(runStep);
-        await claimed;
-      } else {
-        await claimed;
-        const entries = await readAllEntries(deps.redis, streamKey);
-        alreadyStreamed = streamedText(entries);
-        context.log.info('resuming reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
-        stepWritten = entries.some((entry) => entry.data.includes('"on_run_step"')) ? Promise.resolve() : append(runStep);
-      }
+      const stepId = messageStepId(input.responseMessageId);
+      const alreadyStreamed = foldReply(writer.events.map((item) => item.event)).text;
+      if (context.info.attempt > 1) context.log.info('continuing the reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
+      const step: StepEvent = { type: 'step', stepId, runId: input.responseMessageId, index: 0, kind: 'message' };
+      // Nothing can depend on the prompt to announce the step: write it while the prompt is built (time to first token).
+      const stepWritten = writer.events.some((item) => item.event.type === 'step') ? Promise.resolve() : writer.append(step);
+      stepWritten.catch(() => undefined);
 
-      const messages = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
+      const messages: PromptMessage[] = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
       const prefix = (input.continuedText ?? '') + alreadyStreamed;
-      if (prefix) messages.push({ role: 'assistant', content: prefix });
+      if (prefix) {
+        messages.push({ role: 'assistant', content: prefix });
+        if (provider.continuation === 'instruction') messages.push({ role: 'user', content: CONTINUE_INSTRUCTION });
+      }
       await stepWritten;
 
+      // Deltas are spaced further apart as the stream nears its cap (it is never trimmed: a reply keeps its beginning).
+      const spacing = () => (writer.lastSeq > deps.streamMaxLength * 0.8 ? Math.max(2000, deps.streamFlushIntervalMs) : deps.streamFlushIntervalMs);
+      const deltas = createCoalescingWriter(async (segments) => {
+        for (const segment of segments) await writer.append({ type: segment.kind, stepId, text: segment.text });
+      }, { minIntervalMs: spacing });
+
       let finishReason = 'stop';
+      const chunks = withIdleTimeout(
+        (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal }),
+        { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
+      );
       try {
-        const client = deps.openAIClientFor(endpoint);
-        const stream = await client.chat.completions.create(
-          {
-            model: input.model,
-            messages,
-            stream: true,
-            stream_options: { include_usage: true },
-            max_tokens: outputBudget(input),
-            ...(input.parameters.temperature != null ? { temperature: input.parameters.temperature } : {}),
-            ...(input.parameters.top_p != null ? { top_p: input.parameters.top_p } : {}),
-            ...(input.parameters.frequency_penalty != null ? { frequency_penalty: input.parameters.frequency_penalty } : {}),
-            ...(input.parameters.presence_penalty != null ? { presence_penalty: input.parameters.presence_penalty } : {}),
-          },
-          { signal: context.cancellationSignal },
-        );
-        const deltas = createCoalescingWriter((text) => append({ event: 'on_message_delta', data: { id: stepId, delta: { content: [{ type: 'text', text }] } } }), {
-          minIntervalMs: deps.streamFlushIntervalMs,
-        });
-        for await (const chunk of stream) {
-          const choice = chunk.choices[0];
-          const text = choice?.delta?.content;
-          if (text) deltas.push(text);
-          if (choice?.finish_reason) finishReason = choice.finish_reason;
+        for await (const chunk of chunks) {
+          if (chunk.type === 'text' || chunk.type === 'reasoning') deltas.push(chunk.type, chunk.text);
+          else if (chunk.type === 'finish') finishReason = chunk.reason;
+          else if (chunk.type === 'usage') {
+            await deltas.flush();
+            const { type: _type, ...usage } = chunk;
+            await writer.append({ type: 'usage', ...usage });
+          }
+          // Tool calls belong to agent runs (a later issue); a chat reply offers no tools, so none arrive.
         }
         await deltas.flush();
-        // The SDK ends the iteration quietly when its signal aborts; that is a cancellation, not a reply.
-        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
       } catch (error) {
+        // Whatever was already read from the provider is still written: it is part of what this attempt
+        // produced, and the next attempt continues after it (worker shutdown, stall, dropped stream).
+        await deltas.flush().catch(() => undefined);
         if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-        if (error instanceof ApplicationFailure) throw error;
-        throw classifyProviderError(error);
+        throw error;
       }
+      // The SDK ends the iteration quietly when its signal aborts; that is a cancellation, not a reply.
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
       return { finishReason };
     } finally {
       clearInterval(heartbeat);

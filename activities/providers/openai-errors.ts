@@ -1,23 +1,22 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import OpenAI from 'openai';
-
-/** Error type the workflow's retry policy lists as non-retryable. */
-export const PROVIDER_REJECTED = 'ProviderRequestRejected';
+import { PROVIDER_REJECTED, ProviderTransientError } from './provider-errors.ts';
 
 /**
  * Retryability from the status code, as vercel/ai decides it: 408, 409, 429 and 5xx (and lost
  * connections) are transient and thrown as plain errors for Temporal to retry with backoff; any other
- * 4xx (bad request, bad key, unknown model) will fail the same way again, so it is final.
+ * 4xx (bad request, bad key, unknown model, context too long) will fail the same way again, so it is final.
  */
-export function classifyProviderError(error: unknown): Error {
+export function classifyOpenAIError(error: unknown): Error {
+  if (error instanceof ApplicationFailure || error instanceof ProviderTransientError) return error;
   if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
     const status = error.status;
     const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
-      return new Error(`Provider answered ${status}: ${detail}`);
+      return new ProviderTransientError(`Provider answered ${status}: ${detail}`);
     }
     return ApplicationFailure.create({ message: `The model provider refused the request (${status}): ${detail}`, type: PROVIDER_REJECTED, nonRetryable: true, details: [{ status }] });
   }
-  if (error instanceof Error) return new Error(`Provider connection failed: ${error.message}`);
-  return new Error(`Provider call failed: ${String(error)}`);
+  if (error instanceof Error) return new ProviderTransientError(`Provider connection failed: ${error.message}`);
+  return new ProviderTransientError(`Provider call failed: ${String(error)}`);
 }

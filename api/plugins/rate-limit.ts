@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { RateLimitError } from '../../shared/errors.ts';
+import { createRateLimitCounter } from '../../shared/rate-limit-counter.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 
 export interface RateLimitPreset {
@@ -10,20 +12,49 @@ export interface RateLimitPreset {
   message: string;
 }
 
+function retryAfterSeconds(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs / 1000));
+}
+
 /**
  * Fixed-window counter per preset and client IP in Redis, so every API process shares one count.
- * Returns a preHandler; the 429 carries Retry-After.
+ * `request.ip` is the socket address unless the socket is a proxy listed in TRUST_PROXY
+ * (api/build-server.ts). Returns a preHandler; the 429 carries Retry-After.
  */
 export function createIpRateLimit(redis: Redis, keys: RedisKeys, preset: RateLimitPreset) {
+  const counter = createRateLimitCounter(redis);
   const windowMs = preset.windowMinutes * 60_000;
   return async function ipRateLimit(request: FastifyRequest) {
-    const key = keys.rateLimit(preset.name, request.ip);
-    const [[, count], [, ttl]] = (await redis.multi().incr(key).pttl(key).exec()) as [[null, number], [null, number]];
-    if (ttl < 0) await redis.pexpire(key, windowMs);
+    const { count, ttlMs } = await counter.hit(keys.rateLimit(preset.name, request.ip), windowMs);
     if (count > preset.max) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((ttl > 0 ? ttl : windowMs) / 1000));
       request.log.warn({ preset: preset.name, ip: request.ip, count }, 'rate limit exceeded');
-      throw new RateLimitError(preset.message, retryAfterSeconds);
+      throw new RateLimitError(preset.message, retryAfterSeconds(ttlMs));
     }
   };
 }
+
+/**
+ * Failed logins per account (normalised email), whatever the IP: a password guesser spread over many
+ * addresses still gets `max` tries per window. Each attempt is counted before the password is checked and
+ * taken back when it succeeds, so concurrent guesses cannot overshoot the budget. Unknown emails are
+ * counted the same way, so the limit does not reveal which accounts exist. The key holds a hash of the
+ * email: no addresses in Redis.
+ */
+export function createAccountLoginLimit(redis: Redis, keys: RedisKeys, preset: RateLimitPreset) {
+  const counter = createRateLimitCounter(redis);
+  const windowMs = preset.windowMinutes * 60_000;
+  return {
+    /** Throws RateLimitError when the account is over budget; call `succeeded()` after a good password. */
+    async begin(email: string, request: FastifyRequest): Promise<{ succeeded: () => Promise<void> }> {
+      const subject = createHash('sha256').update(email.trim().toLowerCase()).digest('hex');
+      const key = keys.rateLimit(preset.name, subject);
+      const { count, ttlMs } = await counter.hit(key, windowMs);
+      if (count > preset.max) {
+        request.log.warn({ preset: preset.name, ip: request.ip, count }, 'account login limit exceeded');
+        throw new RateLimitError(preset.message, retryAfterSeconds(ttlMs));
+      }
+      return { succeeded: () => counter.forgive(key) };
+    },
+  };
+}
+export type AccountLoginLimit = ReturnType<typeof createAccountLoginLimit>;

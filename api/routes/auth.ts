@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
-import { NotFoundError } from '../../shared/errors.ts';
+import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { runStrategy } from '../passport/run-strategy.ts';
 import { createLocalStrategy, type AuthenticatedUser } from '../passport/strategies.ts';
+import type { AccountLoginLimit } from '../plugins/rate-limit.ts';
 import type { AuthService, IssuedTokens } from '../services/auth-service.ts';
 import { parseInput } from '../validation.ts';
 
@@ -25,7 +26,13 @@ const REFRESH_COOKIE = 'refreshToken';
 
 export async function authRoutes(
   app: FastifyInstance,
-  options: { config: Config; auth: AuthService; loginLimit: (request: FastifyRequest) => Promise<void>; registerLimit: (request: FastifyRequest) => Promise<void> },
+  options: {
+    config: Config;
+    auth: AuthService;
+    loginLimit: (request: FastifyRequest) => Promise<void>;
+    accountLoginLimit: AccountLoginLimit;
+    registerLimit: (request: FastifyRequest) => Promise<void>;
+  },
 ) {
   const { config, auth } = options;
   const localStrategy = createLocalStrategy();
@@ -47,13 +54,20 @@ export async function authRoutes(
     return auth.register(body);
   });
 
-  app.post('/login', { preHandler: options.loginLimit }, async (request, reply) => {
-    parseInput(loginBody, request.body);
+  // Refused before the IP limit, so a login form the operator has switched off spends no one's budget.
+  async function requireEmailLogin() {
+    if (!config.ALLOW_EMAIL_LOGIN) throw new ForbiddenError('Email login is not allowed.');
+  }
+
+  app.post('/login', { preHandler: [requireEmailLogin, options.loginLimit] }, async (request, reply) => {
+    const { email } = parseInput(loginBody, request.body);
+    const attempt = await options.accountLoginLimit.begin(email, request);
     const outcome = await runStrategy<AuthenticatedUser>(localStrategy, request);
     if (!outcome.user) {
       request.log.info('login refused: bad credentials');
       throw new NotFoundError(outcome.message ?? 'Invalid email or password');
     }
+    await attempt.succeeded();
     return sendSession(reply, await auth.startSession(outcome.user));
   });
 

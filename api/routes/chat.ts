@@ -1,18 +1,21 @@
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { readEntriesAfter } from '../../shared/chat-stream.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
-import { NotFoundError } from '../../shared/errors.ts';
+import { NotFoundError, RateLimitError } from '../../shared/errors.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
-import { createRunRegistry, type RunInfo } from '../../shared/run-registry.ts';
+import type { RunInfo, RunRegistry } from '../../shared/run-registry.ts';
+import { endsRun, readLastEvent } from '../../shared/run-stream.ts';
 import { MAX_MESSAGE_TEXT_LENGTH, idSchema } from '../../shared/schemas.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
-import { createChatService } from '../services/chat-service.ts';
+import type { ChatService } from '../services/chat-service.ts';
 import type { ConversationService } from '../services/conversation-service.ts';
-import { openSse, pipeRunStream } from '../sse.ts';
+import { openSse } from '../sse.ts';
+import type { FollowerLimits } from '../sse/follower-limits.ts';
+import type { StreamHub } from '../sse/stream-hub.ts';
+import { encodeLibreChatEvent } from '../sse/librechat-encoder.ts';
 import { parseInput } from '../validation.ts';
 
 export interface ChatRouteDependencies {
@@ -22,6 +25,10 @@ export interface ChatRouteDependencies {
   temporal: Client;
   keys: RedisKeys;
   conversations: ConversationService;
+  runs: RunRegistry;
+  chat: ChatService;
+  hub: StreamHub;
+  followerLimits: FollowerLimits;
 }
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish().transform((value) => value ?? undefined);
@@ -48,6 +55,8 @@ const chatBody = z.object({
   maxOutputTokens: optionalInt(200_000),
   max_tokens: optionalInt(200_000),
   maxContextTokens: optionalInt(2_000_000),
+  /** The client's id for the message: makes a repeated POST attach to the same run. */
+  messageId: z.string().min(1).max(100).nullish().transform((value) => value ?? undefined),
 });
 
 const endpointParams = z.object({ endpoint: z.string().min(1).max(100) });
@@ -55,8 +64,8 @@ const streamParams = z.object({ streamId: idSchema });
 const conversationParams = z.object({ conversationId: idSchema });
 const abortBody = z.union([z.object({ streamId: idSchema }), z.object({ conversationId: idSchema })]);
 const titleBody = z.object({ conversationId: idSchema });
-/** SSE ids are Redis Stream ids: `<ms>-<seq>`. */
-const lastEventIdSchema = z.string().regex(/^\d+-\d+$/, 'must be an event id this server sent');
+/** SSE ids are `0-<seq>`, the event's place in its run. */
+const lastEventIdSchema = z.string().regex(/^0-\d{1,9}$/, 'must be an event id this server sent').transform((id) => Number(id.slice(2)));
 
 const TITLE_WAIT_MS = 10_000;
 
@@ -65,9 +74,7 @@ function describeRun(run: RunInfo) {
 }
 
 export async function chatRoutes(app: FastifyInstance, options: ChatRouteDependencies) {
-  const { config, redis, keys, conversations } = options;
-  const runs = createRunRegistry(redis, keys, { ttlSeconds: config.CHAT_STREAM_TTL_SECONDS });
-  const chat = createChatService({ ...options, runs, log: app.log });
+  const { redis, keys, conversations, runs, chat, hub, followerLimits } = options;
 
   /** A run the caller owns; anyone else's (or an unknown id) is 404, never 403. */
   async function ownedRun(userId: string, streamId: string): Promise<RunInfo> {
@@ -76,38 +83,74 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     return run;
   }
 
+  /** One of the user's open-stream slots, or 429 (each open stream holds server resources). */
+  function acquireFollower(userId: string): () => void {
+    const release = followerLimits.tryAcquire(userId);
+    if (!release) throw new RateLimitError(`Too many open streams: at most ${options.config.SSE_MAX_STREAMS_PER_USER} at once. Close a tab and try again.`, 5);
+    return release;
+  }
+
+  /**
+   * Tracks the client from the first moment of the request: a client that leaves while the run is being
+   * started or looked up gets nothing written and holds nothing afterwards.
+   */
+  function watchClient(reply: FastifyReply) {
+    let gone = reply.raw.destroyed;
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone = true;
+    });
+    return { get gone() { return gone || reply.raw.destroyed; } };
+  }
+
   app.post('/agents/chat/:endpoint', { preHandler: app.requireJwt }, async (request, reply) => {
+    const client = watchClient(reply);
     const user = authenticatedUser(request);
     const { endpoint: pathEndpoint } = parseInput(endpointParams, request.params);
     const body = parseInput(chatBody, request.body);
-    const { text, conversationId, parentMessageId, endpoint, model, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, ...parameters } = body;
+    const { text, conversationId, parentMessageId, endpoint, model, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, ...parameters } = body;
     // The client posts to /chat/<endpoint type> (e.g. "custom") and names the endpoint in the body.
     const endpointName = endpoint ?? pathEndpoint;
-    const started = await chat.start(user.id, { endpoint: endpointName, model, text, conversationId, parentMessageId, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, parameters });
-    if (started.refused) {
-      // LibreChat's way of refusing a chat request: a `created` event, then `event: error`.
-      const response = openSse(reply);
-      response.write(`id: 0-1\nevent: message\ndata: ${JSON.stringify(started.created)}\n\n`);
-      response.end(`id: 0-2\nevent: error\ndata: ${JSON.stringify({ text: started.message, error: true, final: true, conversationId: started.created.conversationId })}\n\n`);
+    const release = acquireFollower(user.id);
+    try {
+      const started = await chat.start(user.id, { endpoint: endpointName, model, text, conversationId, parentMessageId, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, parameters, clientMessageId: messageId });
+      if (client.gone) {
+        request.log.info('client left before its reply started streaming; the run goes on');
+        return reply.hijack();
+      }
+      if (started.refused) {
+        // LibreChat's way of refusing a chat request: a `created` event, then `event: error`.
+        const response = openSse(reply);
+        response.write(`id: 0-1\nevent: message\ndata: ${JSON.stringify(started.created)}\n\n`);
+        response.end(`id: 0-2\nevent: error\ndata: ${JSON.stringify({ text: started.message, error: true, final: true, conversationId: started.created.conversationId })}\n\n`);
+        return reply;
+      }
+      const response = openSse(reply, { 'x-stream-id': started.run.streamId });
+      await hub.follow({ streamKey: keys.chatStream(started.run.streamId), afterSeq: 0, response });
       return reply;
+    } finally {
+      release();
     }
-    const response = openSse(reply, { 'x-stream-id': started.run.streamId });
-    await pipeRunStream({ redis, streamKey: keys.chatStream(started.run.streamId), fromId: '0', response });
-    return reply;
   });
 
   app.get('/agents/chat/stream/:streamId', { preHandler: app.requireJwt }, async (request, reply) => {
+    const client = watchClient(reply);
     const user = authenticatedUser(request);
     const { streamId } = parseInput(streamParams, request.params);
     const header = request.headers['last-event-id'];
     const query = request.query as { lastEventId?: string };
     const rawLastEventId = (Array.isArray(header) ? header[0] : header) ?? query.lastEventId;
-    const fromId = rawLastEventId ? parseInput(lastEventIdSchema, rawLastEventId) : '0';
-    await ownedRun(user.id, streamId);
-    if ((await redis.exists(keys.chatStream(streamId))) === 0) throw new NotFoundError('Stream has expired');
-    const response = openSse(reply, { 'x-stream-id': streamId });
-    await pipeRunStream({ redis, streamKey: keys.chatStream(streamId), fromId, response });
-    return reply;
+    const afterSeq = rawLastEventId ? parseInput(lastEventIdSchema, rawLastEventId) : 0;
+    const release = acquireFollower(user.id);
+    try {
+      await ownedRun(user.id, streamId);
+      if ((await redis.exists(keys.chatStream(streamId))) === 0) throw new NotFoundError('Stream has expired');
+      if (client.gone) return reply.hijack();
+      const response = openSse(reply, { 'x-stream-id': streamId });
+      await hub.follow({ streamKey: keys.chatStream(streamId), afterSeq, response });
+      return reply;
+    } finally {
+      release();
+    }
   });
 
   app.get('/agents/chat/active', { preHandler: app.requireJwt }, async (request) => {
@@ -131,20 +174,17 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     const run = 'streamId' in body ? await ownedRun(user.id, body.streamId) : await runs.findByConversation(user.id, body.conversationId);
     if (!run || run.userId !== user.id) throw new NotFoundError('No running reply for this conversation');
     if (run.status === 'running') await chat.abort(run);
-    // Answer with the run's final event once the workflow has saved the partial reply.
-    const reader = redis.duplicate({ enableAutoPipelining: false });
-    try {
-      const deadline = Date.now() + 15_000;
-      let lastId = '0';
-      while (Date.now() < deadline) {
-        const entries = await readEntriesAfter(reader, keys.chatStream(run.streamId), lastId, 1000, 1000);
-        for (const entry of entries ?? []) {
-          lastId = entry.id;
-          if (entry.end) return { streamId: run.streamId, conversationId: run.conversationId, ...JSON.parse(entry.data) };
-        }
+    // Answer with the run's final event once the workflow has saved the partial reply (polled: an
+    // abort holds no connection of its own).
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const last = await readLastEvent(redis, keys.chatStream(run.streamId));
+      if (last && endsRun(last)) {
+        const encoded = encodeLibreChatEvent(last.event)!;
+        return { streamId: run.streamId, conversationId: run.conversationId, ...(encoded.data as Record<string, unknown>) };
       }
-    } finally {
-      reader.disconnect();
+      if (!last) break;
+      await new Promise((resolve) => setTimeout(resolve, 150));
     }
     return { streamId: run.streamId, conversationId: run.conversationId, aborted: true, pending: true };
   });

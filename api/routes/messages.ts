@@ -1,11 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ValidationError } from '../../shared/errors.ts';
 import { MAX_MESSAGE_TEXT_LENGTH, idSchema } from '../../shared/schemas.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
-import type { MessageService } from '../services/message-service.ts';
+import { MESSAGES_PAGE_MAX, type MessageService } from '../services/message-service.ts';
 import { parseInput } from '../validation.ts';
 
 const conversationParams = z.object({ conversationId: idSchema });
+const cursorSchema = z.string().min(1).max(512);
+/** The rc1 client sends no query: it gets the newest MESSAGES_PAGE_MAX, and `x-next-cursor` if older ones exist. */
+const threadQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MESSAGES_PAGE_MAX).default(MESSAGES_PAGE_MAX),
+  cursor: cursorSchema.optional(),
+});
+/** LibreChat's `GET /api/messages?conversationId=&cursor=&pageSize=` (newest first by default). */
+const listQuery = z.object({
+  conversationId: idSchema.optional(),
+  messageId: idSchema.optional(),
+  cursor: cursorSchema.optional(),
+  pageSize: z.coerce.number().int().min(1).max(500).default(25),
+  sortBy: z.literal('createdAt').default('createdAt'),
+  sortDirection: z.enum(['asc', 'desc']).default('desc'),
+  search: z.string().max(500).optional(),
+});
 const messageParams = z.object({ conversationId: idSchema, messageId: idSchema });
 const editBody = z.object({ text: z.string().max(MAX_MESSAGE_TEXT_LENGTH), index: z.number().int().min(0).max(1000).optional() });
 const feedbackBody = z.object({
@@ -22,9 +39,29 @@ export async function messageRoutes(app: FastifyInstance, options: { messages: M
   const { messages } = options;
   app.addHook('preHandler', app.requireJwt);
 
-  app.get('/:conversationId', async (request) => {
+  app.get('/', async (request) => {
+    const query = parseInput(listQuery, request.query);
+    // Message search is its own feature (a search index), not a scan of every message here.
+    if (!query.conversationId) throw new ValidationError(query.search !== undefined ? 'search: message search is not available' : 'conversationId: required');
+    const userId = authenticatedUser(request).id;
+    if (query.messageId) {
+      const message = await messages.get(userId, query.conversationId, query.messageId);
+      return { messages: message ? [message] : [], nextCursor: null };
+    }
+    return messages.page(userId, query.conversationId, { limit: query.pageSize, cursor: query.cursor, direction: query.sortDirection });
+  });
+
+  /**
+   * A flat array in ascending createdAt order (the client builds the tree from it): the newest `limit`
+   * messages older than `cursor`. `x-next-cursor` points at the older rest, so pages read newest to
+   * oldest and together hold every message once.
+   */
+  app.get('/:conversationId', async (request, reply) => {
     const { conversationId } = parseInput(conversationParams, request.params);
-    return messages.list(authenticatedUser(request).id, conversationId);
+    const { limit, cursor } = parseInput(threadQuery, request.query);
+    const page = await messages.page(authenticatedUser(request).id, conversationId, { limit, cursor, direction: 'desc' });
+    if (page.nextCursor) reply.header('x-next-cursor', page.nextCursor);
+    return page.messages.reverse();
   });
 
   app.put('/:conversationId/:messageId', async (request) => {

@@ -6,11 +6,9 @@ import { SystemRoles } from '../../shared/models/index.ts';
 import { roleDefinitions } from '../../shared/roles.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 
-/** What the web client loads first: health, startup config, endpoints, models, the user and their role. */
+/** What the web client loads first: startup config, endpoints, models, the user and their role. */
 export async function startupRoutes(app: FastifyInstance, options: { config: Config; endpoints: EndpointsConfig }) {
   const { config, endpoints } = options;
-
-  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
 
   app.get('/api/config', async () => ({
     appTitle: config.APP_TITLE,

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { chatWorkflowId, type ChatRunInput, type ConversationParameters } from '../../shared/chat-run.ts';
-import { appendEntry } from '../../shared/chat-stream.ts';
+import { RUN_MAX_DURATION_MS, chatWorkflowId, runKeyLifetimeSeconds, type ChatRunInput, type ConversationParameters } from '../../shared/chat-run.ts';
+import type { CreatedEvent } from '../../shared/run-events.ts';
+import { appendUnfenced, readEvents } from '../../shared/run-stream.ts';
+import { durachatConversation, durachatEndpoint, durachatModel, durachatRunKind, durachatUser } from '../../shared/search-attributes.ts';
+import { encodeLibreChatEvent } from '../sse/librechat-encoder.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../../shared/errors.ts';
@@ -25,16 +28,20 @@ export interface ChatRequest {
   overrideParentMessageId?: string | null;
   editedContent?: { index: number; text: string } | null;
   parameters: ConversationParameters;
+  /** The client's id for this message (LibreChat sends `messageId`): the request's idempotency key. */
+  clientMessageId?: string;
 }
 
-export type StartedRun = { refused: false; run: RunInfo; created: Record<string, unknown> } | { refused: true; created: Record<string, unknown>; message: string };
+const PENDING = 'pending';
+
+export type StartedRun = { refused: false; run: RunInfo; created: Record<string, unknown>; repeated?: boolean } | { refused: true; created: Record<string, unknown>; message: string };
 
 type LeanMessage = { messageId: string; parentMessageId: string; text: string; isCreatedByUser: boolean; conversationId: string };
 
 const START_DEADLINE_MS = 5000;
 
 export function createChatService(deps: {
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'CONCURRENT_MESSAGE_MAX' | 'CHAT_STREAM_MAXLEN'>;
+  config: Pick<Config, 'TASK_QUEUES' | 'CONCURRENT_MESSAGE_MAX' | 'CHAT_STREAM_TTL_SECONDS'>;
   endpoints: EndpointsConfig;
   temporal: Client;
   redis: Redis;
@@ -44,6 +51,8 @@ export function createChatService(deps: {
   log: FastifyBaseLogger;
 }) {
   const { config, temporal, redis, keys, runs, log } = deps;
+  /** Starts under way: shutdown waits for them, so no slot is left reserved for a run that never started. */
+  const starting = new Set<Promise<unknown>>();
 
   async function requireMessage(userId: string, conversationId: string, messageId: string): Promise<LeanMessage> {
     const message = await Message.findOne({ messageId, conversationId, user: userId }).lean<LeanMessage>();
@@ -51,109 +60,198 @@ export function createChatService(deps: {
     return message;
   }
 
-  return {
-    /**
-     * Validates the turn, reserves a run slot, writes the `created` event and starts the workflow.
-     * Nothing is written to the database here: the workflow's first activity does that, so when
-     * Temporal cannot be reached the user gets a 503 and no half-saved turn.
-     */
-    async start(userId: string, request: ChatRequest): Promise<StartedRun> {
-      const endpoint = deps.endpoints.endpoints.find((candidate) => candidate.name === request.endpoint);
-      if (!endpoint) throw new ValidationError(`endpoint: "${request.endpoint}" is not configured`);
-      if (!endpoint.models.includes(request.model)) throw new ValidationError(`model: "${request.model}" is not offered by ${endpoint.name}`);
+  /** Whether Temporal has the workflow: asked with a short deadline after a start whose answer was lost. */
+  async function workflowState(workflowId: string): Promise<'exists' | 'missing' | 'unknown'> {
+    try {
+      await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => temporal.workflow.getHandle(workflowId).describe());
+      return 'exists';
+    } catch (error) {
+      return error instanceof WorkflowNotFoundError ? 'missing' : 'unknown';
+    }
+  }
 
-      const isNewConversation = !request.conversationId || request.conversationId === 'new';
-      const conversationId = isNewConversation ? randomUUID() : request.conversationId!;
-      if (!isNewConversation) await deps.conversations.requireOwned(userId, conversationId);
-      if (isNewConversation && (request.isRegenerate || request.isContinued)) throw new ValidationError('conversationId: regenerate and continue need an existing conversation');
-
-      let userMessage: ChatRunInput['userMessage'];
-      let responseParentMessageId: string;
-      let responseMessageId: string = randomUUID();
-      let continuedText: string | undefined;
-      let createdMessage: Record<string, unknown>;
-
-      if (request.isContinued) {
-        if (!request.responseMessageId) throw new ValidationError('responseMessageId: required to continue a reply');
-        const reply = await requireMessage(userId, conversationId, request.responseMessageId);
-        if (reply.isCreatedByUser) throw new ValidationError('responseMessageId: only a reply can be continued');
-        responseMessageId = reply.messageId;
-        responseParentMessageId = reply.parentMessageId;
-        // editedContent: the user edited the reply's text before asking to continue it.
-        continuedText = request.editedContent ? request.editedContent.text : reply.text;
-        const parent = await requireMessage(userId, conversationId, responseParentMessageId);
-        createdMessage = { ...parent };
-      } else if (request.isRegenerate) {
-        const target = request.overrideParentMessageId ?? request.parentMessageId;
-        if (!target) throw new ValidationError('parentMessageId: required to regenerate');
-        const parent = await requireMessage(userId, conversationId, target);
-        if (!parent.isCreatedByUser) throw new ValidationError('parentMessageId: a reply is regenerated from the user message it answers');
-        responseParentMessageId = parent.messageId;
-        createdMessage = { ...parent };
-      } else {
-        const text = request.text.trim();
-        if (!text) throw new ValidationError('text: must not be empty');
-        const parentMessageId = request.parentMessageId ?? ROOT_PARENT_MESSAGE_ID;
-        if (parentMessageId !== ROOT_PARENT_MESSAGE_ID) {
-          if (isNewConversation) throw new ValidationError('parentMessageId: a new conversation starts at the root');
-          await requireMessage(userId, conversationId, parentMessageId);
+  /** A repeated request: the run the first one started (waiting briefly while that one is still starting). */
+  async function attachToRepeat(userId: string, idempotencyKey: string): Promise<StartedRun> {
+    const deadline = Date.now() + START_DEADLINE_MS + 2000;
+    while (Date.now() < deadline) {
+      const value = await redis.get(idempotencyKey);
+      if (value === null) break;
+      if (value !== PENDING) {
+        const run = await runs.get(value);
+        const first = await readEvents(redis, keys.chatStream(value), 0).then((items) => items[0]);
+        if (run && run.userId === userId && first) {
+          log.info({ streamId: run.streamId }, 'repeated chat request attached to its run');
+          return { refused: false, run, created: encodeLibreChatEvent(first.event)!.data as Record<string, unknown>, repeated: true };
         }
-        userMessage = { messageId: randomUUID(), parentMessageId, text: request.text };
-        responseParentMessageId = userMessage.messageId;
-        createdMessage = { messageId: userMessage.messageId, parentMessageId, conversationId, sender: 'User', text: request.text, isCreatedByUser: true };
+        break;
       }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new ConflictError('This message was already sent and its reply has ended or could not be found; reload the conversation.');
+  }
 
-      const streamId = randomUUID();
-      const created = {
-        message: { ...createdMessage, _id: undefined, user: undefined },
-        created: true,
-        streamId,
-        conversationId,
-        responseMessageId,
-      };
-      if (!(await runs.reserveSlot(userId, streamId, config.CONCURRENT_MESSAGE_MAX))) {
-        log.info({ userId }, 'chat refused: concurrent run limit');
-        return { refused: true, created, message: `You can run at most ${config.CONCURRENT_MESSAGE_MAX} replies at once. Wait for one to finish and try again.` };
-      }
+  /**
+   * Validates the turn, reserves a run slot, writes the `created` event and starts the workflow.
+   * Nothing is written to the database here: the workflow's first activity does that, so when
+   * Temporal cannot be reached the user gets a 503 and no half-saved turn.
+   */
+  async function startRun(userId: string, request: ChatRequest): Promise<StartedRun> {
+    const endpoint = deps.endpoints.endpoints.find((candidate) => candidate.name === request.endpoint);
+    if (!endpoint) throw new ValidationError(`endpoint: "${request.endpoint}" is not configured`);
+    if (!endpoint.models.includes(request.model)) throw new ValidationError(`model: "${request.model}" is not offered by ${endpoint.name}`);
 
-      const workflowId = chatWorkflowId(responseMessageId, request.isContinued ? streamId : undefined);
-      const run: RunInfo = { streamId, userId, conversationId, responseMessageId, workflowId, status: 'running', createdAt: new Date().toISOString() };
-      const input: ChatRunInput = {
-        streamId,
-        userId,
-        conversationId,
-        isNewConversation,
-        endpoint: endpoint.name,
-        endpointType: endpoint.type,
-        model: request.model,
-        sender: endpoint.modelDisplayLabel ?? request.model,
-        parameters: request.parameters,
-        userMessage,
-        responseMessageId,
-        responseParentMessageId,
-        continuedText,
-        generateTitle: isNewConversation && endpoint.titleConvo,
-      };
-      try {
-        await Promise.all([runs.register(run), appendEntry(redis, keys.chatStream(streamId), config.CHAT_STREAM_MAXLEN, 'message', created)]);
-        await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-          temporal.workflow.start('chatWorkflow', {
-            workflowId,
-            taskQueue: config.TEMPORAL_TASK_QUEUE,
-            args: [input],
-            // A run that cannot finish within this bound is failed by Temporal, never left hanging.
-            workflowExecutionTimeout: '25 minutes',
-            memo: { conversationId, streamId },
-          }),
-        );
-      } catch (error) {
-        await runs.discard(run).catch((cleanupError) => log.error({ err: cleanupError }, 'cleanup after failed start failed'));
-        if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError('This reply is already being generated');
-        log.error({ err: error, workflowId }, 'could not start the chat workflow');
-        throw new UnavailableError('The chat service is unavailable right now; your message was not saved. Please try again.');
+    const isNewConversation = !request.conversationId || request.conversationId === 'new';
+    const conversationId = isNewConversation ? randomUUID() : request.conversationId!;
+    const conversationTitle = isNewConversation ? undefined : ((await deps.conversations.requireOwned(userId, conversationId)) as { title?: string }).title;
+    if (isNewConversation && (request.isRegenerate || request.isContinued)) throw new ValidationError('conversationId: regenerate and continue need an existing conversation');
+
+    let userMessage: ChatRunInput['userMessage'];
+    let responseParentMessageId: string;
+    let responseMessageId: string = randomUUID();
+    let continuedText: string | undefined;
+    let createdMessage: Record<string, unknown>;
+
+    if (request.isContinued) {
+      if (!request.responseMessageId) throw new ValidationError('responseMessageId: required to continue a reply');
+      const reply = await requireMessage(userId, conversationId, request.responseMessageId);
+      if (reply.isCreatedByUser) throw new ValidationError('responseMessageId: only a reply can be continued');
+      responseMessageId = reply.messageId;
+      responseParentMessageId = reply.parentMessageId;
+      // editedContent: the user edited the reply's text before asking to continue it.
+      continuedText = request.editedContent ? request.editedContent.text : reply.text;
+      const parent = await requireMessage(userId, conversationId, responseParentMessageId);
+      createdMessage = { ...parent };
+    } else if (request.isRegenerate) {
+      const target = request.overrideParentMessageId ?? request.parentMessageId;
+      if (!target) throw new ValidationError('parentMessageId: required to regenerate');
+      const parent = await requireMessage(userId, conversationId, target);
+      if (!parent.isCreatedByUser) throw new ValidationError('parentMessageId: a reply is regenerated from the user message it answers');
+      responseParentMessageId = parent.messageId;
+      createdMessage = { ...parent };
+    } else {
+      const text = request.text.trim();
+      if (!text) throw new ValidationError('text: must not be empty');
+      const parentMessageId = request.parentMessageId ?? ROOT_PARENT_MESSAGE_ID;
+      if (parentMessageId !== ROOT_PARENT_MESSAGE_ID) {
+        if (isNewConversation) throw new ValidationError('parentMessageId: a new conversation starts at the root');
+        await requireMessage(userId, conversationId, parentMessageId);
       }
-      log.info({ workflowId, streamId, conversationId, model: request.model }, 'chat run started');
-      return { refused: false, run, created };
+      userMessage = { messageId: randomUUID(), parentMessageId, text: request.text };
+      responseParentMessageId = userMessage.messageId;
+      createdMessage = { messageId: userMessage.messageId, parentMessageId, conversationId, sender: 'User', text: request.text, isCreatedByUser: true };
+    }
+
+    // The client's message id makes the request idempotent: a repeat (a retry after a lost response)
+    // attaches to the run the first one started instead of starting a second turn.
+    const idempotencyKey = request.clientMessageId ? keys.chatIdempotency(userId, request.clientMessageId) : undefined;
+    if (idempotencyKey && (await redis.set(idempotencyKey, PENDING, 'EX', runKeyLifetimeSeconds(config.CHAT_STREAM_TTL_SECONDS), 'NX')) !== 'OK') {
+      return attachToRepeat(userId, idempotencyKey);
+    }
+    const releaseIdempotency = () => (idempotencyKey ? redis.del(idempotencyKey).then(() => undefined, () => undefined) : Promise.resolve());
+
+    const streamId = randomUUID();
+    const createdEvent: CreatedEvent = {
+      type: 'created',
+      streamId,
+      conversationId,
+      responseMessageId,
+      message: { ...createdMessage, _id: undefined, user: undefined },
+    };
+    const created = encodeLibreChatEvent(createdEvent)!.data as Record<string, unknown>;
+    if (!(await runs.reserveSlot(userId, streamId, config.CONCURRENT_MESSAGE_MAX))) {
+      log.info({ userId }, 'chat refused: concurrent run limit');
+      await releaseIdempotency();
+      return { refused: true, created, message: `You can run at most ${config.CONCURRENT_MESSAGE_MAX} replies at once. Wait for one to finish and try again.` };
+    }
+
+    const workflowId = chatWorkflowId(responseMessageId, request.isContinued ? streamId : undefined);
+    const run: RunInfo = { streamId, userId, conversationId, responseMessageId, workflowId, status: 'running', createdAt: new Date().toISOString() };
+    const input: ChatRunInput = {
+      streamId,
+      userId,
+      conversationId,
+      isNewConversation,
+      endpoint: endpoint.name,
+      endpointType: endpoint.type,
+      model: request.model,
+      sender: endpoint.modelDisplayLabel ?? request.model,
+      parameters: request.parameters,
+      userMessage,
+      responseMessageId,
+      responseParentMessageId,
+      continuedText,
+      generateTitle: isNewConversation && endpoint.titleConvo,
+      created: createdEvent,
+      title: conversationTitle,
+      backgroundTaskQueue: config.TASK_QUEUES.background,
+    };
+    try {
+      await Promise.all([runs.register(run), appendUnfenced(redis, keys.chatStream(streamId), { seq: 1, event: createdEvent }, runKeyLifetimeSeconds(config.CHAT_STREAM_TTL_SECONDS))]);
+    } catch (error) {
+      await runs.discard(run).catch(() => undefined);
+      await releaseIdempotency();
+      log.error({ err: error }, 'could not register the run in Redis');
+      throw new UnavailableError('The chat service is unavailable right now (Redis); your message was not saved. Please try again.');
+    }
+    const options = {
+      workflowId,
+      taskQueue: config.TASK_QUEUES.chat,
+      args: [input] as [ChatRunInput],
+      // A run that cannot finish within this bound is failed by Temporal, never left hanging.
+      workflowExecutionTimeout: RUN_MAX_DURATION_MS,
+      memo: { title: conversationTitle ?? 'New Chat', conversationId, streamId },
+      typedSearchAttributes: [
+        { key: durachatUser, value: userId },
+        { key: durachatConversation, value: conversationId },
+        { key: durachatEndpoint, value: endpoint.name },
+        { key: durachatModel, value: request.model },
+        { key: durachatRunKind, value: 'chat' },
+      ],
+      staticSummary: `${request.isContinued ? 'continue' : request.isRegenerate ? 'regenerate' : 'reply'} with ${request.model} on ${endpoint.name}`,
+    };
+    try {
+      await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => temporal.workflow.start('chatWorkflow', options));
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+        // The start may have reached Temporal even though its answer did not reach us: ask before
+        // telling the user that nothing was saved.
+        const state = await workflowState(workflowId);
+        if (state === 'exists') {
+          log.warn({ err: error, workflowId }, 'workflow start answered late, but the run exists');
+          if (idempotencyKey) await redis.set(idempotencyKey, streamId, 'KEEPTTL').catch(() => undefined);
+          log.info({ workflowId, streamId, conversationId, model: request.model }, 'chat run started');
+          return { refused: false, run, created };
+        }
+        if (state === 'unknown') {
+          // Keep the run's traces: the sweeper removes them if the workflow never appears.
+          log.error({ err: error, workflowId }, 'could not tell whether the chat workflow started');
+          throw new UnavailableError('The chat service did not confirm your message in time. It may still be answered: reload the conversation in a moment before sending it again.');
+        }
+      }
+      await runs.discard(run).catch((cleanupError) => log.error({ err: cleanupError }, 'cleanup after failed start failed'));
+      await releaseIdempotency();
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError('This reply is already being generated');
+      log.error({ err: error, workflowId }, 'could not start the chat workflow');
+      throw new UnavailableError('The chat service is unavailable right now; your message was not saved. Please try again.');
+    }
+    if (idempotencyKey) await redis.set(idempotencyKey, streamId, 'KEEPTTL');
+    log.info({ workflowId, streamId, conversationId, model: request.model }, 'chat run started');
+    return { refused: false, run, created };
+  }
+
+  return {
+    /** Starts a run (see startRun), tracked so that shutdown can wait for it. */
+    start(userId: string, request: ChatRequest): Promise<StartedRun> {
+      const started = startRun(userId, request);
+      starting.add(started);
+      const forget = () => starting.delete(started);
+      started.then(forget, forget);
+      return started;
+    },
+
+    /** Waits for every start under way (API shutdown). */
+    async drain(): Promise<void> {
+      await Promise.allSettled([...starting]);
     },
 
     /** Cancels the run's workflow; the workflow itself saves the partial reply and sends the final event. */

@@ -3,8 +3,37 @@ import { Message } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
 import type { ConversationService } from './conversation-service.ts';
 
-type LeanMessage = Record<string, unknown> & { messageId: string; content?: Array<Record<string, unknown>> };
+type LeanMessage = Record<string, unknown> & { messageId: string; createdAt?: Date; content?: Array<Record<string, unknown>> };
 
+/** The most messages `GET /api/messages/:conversationId` returns in one answer. */
+export const MESSAGES_PAGE_MAX = 1000;
+
+export interface MessagePageInput {
+  limit: number;
+  cursor?: string;
+  /** `desc`: newest first, the cursor walks to older messages; `asc`: the reverse. */
+  direction: 'asc' | 'desc';
+}
+
+/** A position in a conversation's (createdAt, messageId) order: a keyset stable under inserts, unlike skip. */
+interface MessageCursor {
+  createdAt: string;
+  messageId: string;
+}
+
+function encodeCursor(cursor: MessageCursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(value: string): MessageCursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as MessageCursor;
+    if (typeof cursor.messageId !== 'string' || typeof cursor.createdAt !== 'string' || Number.isNaN(Date.parse(cursor.createdAt))) throw new Error('shape');
+    return cursor;
+  } catch {
+    throw new ValidationError('cursor: is not a cursor this server issued');
+  }
+}
 
 export interface Feedback {
   rating: 'thumbsUp' | 'thumbsDown';
@@ -20,10 +49,34 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
   }
 
   return {
-    async list(userId: string, conversationId: string) {
+    /** One page of a conversation's messages in `direction` order, and the cursor of the next page (null at the end). */
+    async page(userId: string, conversationId: string, input: MessagePageInput) {
       await deps.conversations.requireOwned(userId, conversationId);
-      const messages = await Message.find({ conversationId, user: userId }).sort({ createdAt: 1 }).lean<LeanMessage[]>();
-      return messages.map(publicDocument);
+      const order = input.direction === 'asc' ? 1 : -1;
+      const filter: Record<string, unknown> = { conversationId, user: userId };
+      if (input.cursor) {
+        const cursor = decodeCursor(input.cursor);
+        const at = new Date(cursor.createdAt);
+        const beyond = order === 1 ? '$gt' : '$lt';
+        // The range on createdAt keeps the index scan bounded; the $or only settles ties.
+        filter.createdAt = { [order === 1 ? '$gte' : '$lte']: at };
+        filter.$or = [{ createdAt: { [beyond]: at } }, { messageId: { [beyond]: cursor.messageId } }];
+      }
+      const found = await Message.find(filter)
+        .sort({ createdAt: order, messageId: order })
+        .limit(input.limit + 1)
+        .lean<LeanMessage[]>();
+      const messages = found.slice(0, input.limit);
+      const last = messages.at(-1);
+      const nextCursor =
+        found.length > input.limit && last?.createdAt ? encodeCursor({ createdAt: new Date(last.createdAt).toISOString(), messageId: last.messageId }) : null;
+      return { messages: messages.map(publicDocument), nextCursor };
+    },
+
+    async get(userId: string, conversationId: string, messageId: string) {
+      await deps.conversations.requireOwned(userId, conversationId);
+      const message = await Message.findOne({ messageId, conversationId, user: userId }).lean<LeanMessage>();
+      return message ? publicDocument(message) : null;
     },
 
     /** Without `index` the message text is replaced; with it, that text part of `content` (and `text` is rebuilt). */

@@ -28,7 +28,7 @@ const messageSchema = new Schema(
   { timestamps: true },
 );
 messageSchema.index({ messageId: 1, user: 1 }, { unique: true });
-// Listing a conversation's messages in order.
-messageSchema.index({ conversationId: 1, user: 1, createdAt: 1 });
+// Listing a conversation's messages in order; messageId settles ties, so keyset pages and prompt windows use it too.
+messageSchema.index({ conversationId: 1, user: 1, createdAt: 1, messageId: 1 });
 
 export const Message = mongoose.models.Message ?? mongoose.model('Message', messageSchema);

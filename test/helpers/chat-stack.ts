@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../shared/config.ts';
 import { loadEndpointsConfig } from '../../shared/endpoints-config.ts';
 import { createRedisClient } from '../../shared/redis-client.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
-import { createChatWorker } from '../../workers/create-worker.ts';
+import { createWorkers } from '../../workers/create-workers.ts';
 import { createTokenCounter } from '../../workers/token-counter.ts';
 import { startTestApp, testEnvironment, type TestApp } from './test-app.ts';
 
@@ -15,17 +15,17 @@ export interface InProcessWorker {
   stop: () => Promise<void>;
 }
 
-/** The real worker (same composition root as workers/chat-worker.ts), run inside the test process. */
+/** The real workers (same composition root as workers/worker.ts), run inside the test process. */
 export async function startInProcessWorker(overrides: Record<string, string>): Promise<InProcessWorker> {
   const config = loadConfig(testEnvironment(overrides));
   const redis = createRedisClient(config.REDIS_URI, 'test-worker');
   const tokenCounter = createTokenCounter({ maxThreads: 1 });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker: Worker = await createChatWorker({ config, endpoints: loadEndpointsConfig(config), redis, tokenCounter, connection });
-  const running = worker.run();
+  const workers = await createWorkers({ config, endpoints: loadEndpointsConfig(config), redis, tokenCounter, connection });
+  const running = Promise.all(workers.map(({ worker }) => worker.run()));
   return {
     async stop() {
-      worker.shutdown();
+      for (const { worker } of workers) worker.shutdown();
       await running;
       await connection.close();
       await tokenCounter.close();
@@ -34,7 +34,7 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
   };
 }
 
-/** A real process from one of the entry points (workers/chat-worker.ts, api/server.ts), for kill tests. */
+/** A real process from one of the entry points (workers/worker.ts, api/server.ts), for kill tests. */
 export function spawnEntryPoint(entry: string, overrides: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     cwd: root,

@@ -7,7 +7,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureFerretDB, ensureTemporal, stopChild, temporalExecutable, type ManagedService } from '../../infra/local-services.ts';
+import { ensureFerretDB, ensureTemporal, isPortOpen, mongoLocalPort, stopChild, temporalExecutable, type ManagedService } from '../../infra/local-services.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
@@ -16,7 +16,9 @@ const services: ManagedService[] = [];
 export async function setup() {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS ?? '127.0.0.1:17233';
   const mongoUri = process.env.TEST_MONGO_URI ?? 'mongodb://127.0.0.1:27027/';
-  rmSync(path.join(dataDirectory, 'ferretdb'), { recursive: true, force: true });
+  // Wiped only when this run starts FerretDB: another run's FerretDB may be using the files.
+  const mongoPort = mongoLocalPort(mongoUri);
+  if (mongoPort !== undefined && !(await isPortOpen(mongoPort))) rmSync(path.join(dataDirectory, 'ferretdb'), { recursive: true, force: true });
   services.push(await ensureTemporal({ address: temporalAddress, uiPort: 18233, logDirectory: dataDirectory, headless: true }));
   services.push(await ensureFerretDB({ mongoUri, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory: dataDirectory }));
   // Bundled once here: webpack takes seconds per worker otherwise.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
 import OpenAI from 'openai';
+import { CONTINUE_INSTRUCTION } from '../../activities/providers/provider.ts';
 import { startFakeProvider, type FakeProvider } from './openai-compatible-server.ts';
 
 let provider: FakeProvider;
@@ -34,12 +35,21 @@ test('the real openai SDK streams a reply and reads usage from the last chunk', 
   assert.equal(again.choices[0]!.message.content, text, 'the same request gets the same reply');
 });
 
-test('a continuation request gets exactly the rest of the reply', async () => {
+test('an instruction to continue a partial answer gets exactly the rest of the reply', async () => {
   const messages = [{ role: 'user' as const, content: 'continue me [tokens=30]' }];
   const full = (await client.chat.completions.create({ model: 'demo-fast', messages })).choices[0]!.message.content!;
   const partial = full.slice(0, 47);
-  const rest = (await client.chat.completions.create({ model: 'demo-fast', messages: [...messages, { role: 'assistant', content: partial }] })).choices[0]!.message.content!;
+  const rest = (
+    await client.chat.completions.create({ model: 'demo-fast', messages: [...messages, { role: 'assistant', content: partial }, { role: 'user', content: CONTINUE_INSTRUCTION }] })
+  ).choices[0]!.message.content!;
   assert.equal(partial + rest, full);
+});
+
+test('like OpenAI, a trailing assistant message is not a prefix: the whole answer comes again', async () => {
+  const messages = [{ role: 'user' as const, content: 'prefill me [tokens=30]' }];
+  const full = (await client.chat.completions.create({ model: 'demo-fast', messages })).choices[0]!.message.content!;
+  const again = (await client.chat.completions.create({ model: 'demo-fast', messages: [...messages, { role: 'assistant', content: full.slice(0, 47) }] })).choices[0]!.message.content!;
+  assert.equal(again, full);
 });
 
 test('fail and drop directives produce OpenAI errors the SDK classifies', async () => {

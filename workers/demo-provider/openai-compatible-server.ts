@@ -65,7 +65,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     }
     lastMessages = messages;
     const plan = planReply(body.model, messages);
-    for (const rule of [plan.fail, plan.drop]) {
+    for (const rule of [plan.fail, plan.drop, plan.stall]) {
       if (rule) attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
     }
     if (plan.fail && attemptsByKey.get(plan.fail.key)! <= plan.fail.times) {
@@ -109,6 +109,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
     response.write(chunk({ role: 'assistant', content: '', refusal: null }, null));
     const dropAfter = plan.drop && attemptsByKey.get(plan.drop.key)! <= plan.drop.times ? plan.drop.afterTokens : undefined;
+    const stallAfter = plan.stall && attemptsByKey.get(plan.stall.key)! <= plan.stall.times ? plan.stall.afterTokens : undefined;
     const delayMs = plan.tokensPerSecond > 0 ? 1000 / plan.tokensPerSecond : 0;
     const started = Date.now();
     for (let index = 0; index < tokens.length; index += 1) {
@@ -119,6 +120,11 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
         await new Promise((resolve) => response.write('', resolve));
         await new Promise((resolve) => setTimeout(resolve, 20));
         response.socket?.destroy();
+        return;
+      }
+      if (stallAfter !== undefined && index >= stallAfter) {
+        // A provider that hangs mid-stream: what was sent arrives, then nothing, until the client gives up.
+        while (!closed) await new Promise((resolve) => setTimeout(resolve, 100));
         return;
       }
       if (delayMs > 0) {

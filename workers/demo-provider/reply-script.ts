@@ -6,6 +6,11 @@
  *   [tokens=N rate=T]             N tokens at T tokens/s (0 = no delay); any group may hold these
  *   [fail=STATUS times=K key=ID]  the first K requests carrying key ID answer STATUS (429, 500, 401...)
  *   [drop=N times=K key=ID]       the first K such requests close the connection after N tokens
+ *   [stall=N times=K key=ID]      the first K such requests go silent after N tokens (connection kept open)
+ *
+ * Continuing a cut-off reply behaves as OpenAI's chat models do: a trailing assistant message is not a
+ * prefix to extend (the model starts a new answer), but an explicit user instruction to continue after
+ * a partial answer is followed (activities/providers/provider.ts, CONTINUE_INSTRUCTION).
  * Counters for `times` live in the server process.
  */
 export interface ReplyPlan {
@@ -13,6 +18,17 @@ export interface ReplyPlan {
   tokensPerSecond: number;
   fail?: { status: number; times: number; key: string };
   drop?: { afterTokens: number; times: number; key: string };
+  stall?: { afterTokens: number; times: number; key: string };
+}
+
+/** Whether a message asks the model to continue its previous, cut-off answer. */
+export function isContinueRequest(message: ChatMessage | undefined): boolean {
+  return message?.role === 'user' && /continue it from exactly where it stopped/i.test(message.content);
+}
+
+/** The conversation without a trailing "continue" request: what the reply is planned from. */
+function withoutContinueRequest(messages: ChatMessage[]): ChatMessage[] {
+  return isContinueRequest(messages.at(-1)) && messages.at(-2)?.role === 'assistant' ? messages.slice(0, -1) : messages;
 }
 
 const WORDS = (
@@ -56,7 +72,8 @@ export interface ChatMessage {
   content: string;
 }
 
-export function planReply(model: string, messages: ChatMessage[]): ReplyPlan {
+export function planReply(model: string, allMessages: ChatMessage[]): ReplyPlan {
+  const messages = withoutContinueRequest(allMessages);
   const lastUser = [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
   const system = messages.find((message) => message.role === 'system')?.content ?? '';
   // Title requests (activities/generate-title.ts) get a short title built from the conversation.
@@ -77,15 +94,19 @@ export function planReply(model: string, messages: ChatMessage[]): ReplyPlan {
   if (fail) plan.fail = { status: Number(fail.fail), times: Number(fail.times ?? 1), key: fail.key ?? lastUser };
   const drop = find('drop');
   if (drop) plan.drop = { afterTokens: Number(drop.drop), times: Number(drop.times ?? 1), key: drop.key ?? lastUser };
+  const stall = find('stall');
+  if (stall) plan.stall = { afterTokens: Number(stall.stall), times: Number(stall.times ?? 1), key: stall.key ?? lastUser };
   return plan;
 }
 
 /**
- * A continuation request ends with the assistant's partial reply: answer only what comes after it, so
- * partial + continuation is exactly the full reply (what a real model is asked to do on a retry).
+ * A request to continue a partial answer (the answer, then the instruction) gets only what comes after
+ * the partial, so partial + continuation is exactly the full reply. A bare trailing assistant message
+ * gets the whole reply again, as from OpenAI: a client that relied on prefill would show it twice.
  */
 export function remainingTokens(plan: ReplyPlan, messages: ChatMessage[]): string[] {
-  const last = messages.at(-1);
+  if (!isContinueRequest(messages.at(-1))) return plan.tokens;
+  const last = messages.at(-2);
   if (!last || last.role !== 'assistant' || !last.content) return plan.tokens;
   let consumed = '';
   for (let index = 0; index < plan.tokens.length; index += 1) {

@@ -1,0 +1,126 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Redis } from 'ioredis';
+import type { ChatRunInput } from '../../shared/chat-run.ts';
+import type { RedisKeys } from '../../shared/redis-keys.ts';
+import type { RunEvent, SequencedEvent } from '../../shared/run-events.ts';
+import type { RunRegistry } from '../../shared/run-registry.ts';
+import { appendFenced, parseEntries, rebuildStream } from '../../shared/run-stream.ts';
+
+/** What an attempt heartbeats: its events after `created`, so a successor can rebuild a stream Redis lost. */
+export interface AttemptProgress {
+  events: SequencedEvent[];
+}
+
+/** Redis could not be reached for longer than the writer waits: retried by Temporal like any transient failure. */
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+export interface RunWriterOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  runs: RunRegistry;
+  input: ChatRunInput;
+  /** Unique per attempt: the fence value. */
+  owner: string;
+  workflowId: string;
+  /** Seconds the stream and fence may live: the run's longest possible life plus the stream TTL. */
+  lifetimeSeconds: number;
+  /** How long a Redis outage is ridden out (writes retried, text kept in memory) before the attempt fails. */
+  redisOutageToleranceMs: number;
+  /** The previous attempt's last heartbeat, if any. */
+  previous?: AttemptProgress;
+  log: { info: (message: string, meta?: Record<string, unknown>) => void; warn: (message: string, meta?: Record<string, unknown>) => void };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An attempt's writer to its run's stream. It keeps every event of the run in memory (the ids are the
+ * run's own sequence numbers), so when Redis loses the stream (a restart without persistence) it writes
+ * the stream again with the same ids and carries on: a client resuming with its Last-Event-ID gets the
+ * rest with no gap and no repeat. A Redis error is ridden out for `redisOutageToleranceMs`, never
+ * reported as a provider failure.
+ */
+export async function openRunWriter(options: RunWriterOptions) {
+  const { redis, keys, input, owner, log } = options;
+  const streamKey = keys.chatStream(input.streamId);
+  const fenceKey = keys.streamWriterFence(input.streamId);
+  const created: SequencedEvent = { seq: 1, event: input.created };
+  let events: SequencedEvent[] = [created];
+
+  async function rebuild(reason: string) {
+    log.warn('rebuilding the run stream', { streamId: input.streamId, reason, events: events.length });
+    await rebuildStream(redis, streamKey, fenceKey, owner, events, options.lifetimeSeconds);
+    await options.runs.register({
+      streamId: input.streamId,
+      userId: input.userId,
+      conversationId: input.conversationId,
+      responseMessageId: input.responseMessageId,
+      workflowId: options.workflowId,
+      status: 'running',
+      createdAt: new Date().toISOString(),
+    });
+  }
+
+  /** Runs a Redis operation, retrying through an outage up to the tolerance. */
+  async function withRedis<T>(operation: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + options.redisOutageToleranceMs;
+    let wait = 200;
+    while (true) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (error instanceof ApplicationFailure) throw error;
+        if (Date.now() >= deadline) throw new RedisUnavailableError(`Redis unavailable for over ${Math.round(options.redisOutageToleranceMs / 1000)} s: ${(error as Error).message}`);
+        log.warn('Redis write failed; retrying', { streamId: input.streamId, error: (error as Error).message });
+        await sleep(wait);
+        wait = Math.min(wait * 2, 2000);
+      }
+    }
+  }
+
+  // Claim the fence; from here on an earlier attempt still running somewhere is fenced out.
+  const existing = await withRedis(async () => {
+    const [, stream] = (await redis.multi().set(fenceKey, owner, 'EX', options.lifetimeSeconds).xrange(streamKey, '-', '+').exec()) ?? [];
+    if (stream?.[0]) throw stream[0];
+    return readEventsFromRaw(stream?.[1]);
+  });
+  if (existing.length > 0 && existing[0]!.seq === 1) {
+    events = existing;
+  } else {
+    // The stream is gone (Redis lost it) or was never there: rebuild from the previous attempt's
+    // heartbeat, if any, else from `created` alone.
+    if (options.previous?.events.length) events = [created, ...options.previous.events.filter((item) => item.seq > 1)];
+    await withRedis(() => rebuild(existing.length === 0 ? 'stream missing at attempt start' : 'stream lacks its first event'));
+  }
+
+  return {
+    /** Every event of the run so far, in order (including the ones earlier attempts wrote). */
+    get events(): readonly SequencedEvent[] {
+      return events;
+    },
+    get lastSeq(): number {
+      return events.at(-1)!.seq;
+    },
+    progress(): AttemptProgress {
+      return { events: events.slice(1) };
+    },
+    /** Appends the next event; fenced (a newer attempt wins), rebuilt if Redis lost the stream. */
+    async append(event: RunEvent): Promise<void> {
+      const item: SequencedEvent = { seq: events.at(-1)!.seq + 1, event };
+      events.push(item);
+      await withRedis(async () => {
+        const result = await appendFenced(redis, streamKey, fenceKey, owner, item);
+        if (result === 'fenced-out') throw ApplicationFailure.nonRetryable('A newer attempt owns this reply stream', 'Superseded');
+        if (result === 'lost') await rebuild('fence missing: Redis lost its data');
+      });
+    },
+  };
+}
+
+function readEventsFromRaw(raw: unknown): SequencedEvent[] {
+  return Array.isArray(raw) ? parseEntries(raw as Array<[string, string[]]>) : [];
+}
+
+export type RunWriter = Awaited<ReturnType<typeof openRunWriter>>;

@@ -1,0 +1,16 @@
+import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { createOpenAIProvider } from './openai.ts';
+import type { ModelProvider } from './provider.ts';
+
+/** Which provider module serves each endpoint type. A new SDK: one module and one line here. */
+export function createProviderRegistry() {
+  const openAI = createOpenAIProvider();
+  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI };
+  return {
+    providerFor(endpoint: ResolvedEndpoint): ModelProvider {
+      return byType[endpoint.type];
+    },
+  };
+}
+export type ProviderRegistry = ReturnType<typeof createProviderRegistry>;
+export type { ModelProvider, PromptMessage, ProviderChunk } from './provider.ts';

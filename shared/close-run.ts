@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis';
+import { conversationSettings, type ChatRunInput, type ReplyOutcome } from './chat-run.ts';
+import { insertIfAbsent } from './insert-if-absent.ts';
+import { Conversation, Message } from './models/index.ts';
+import { publicDocument } from './public-document.ts';
+import type { RedisKeys } from './redis-keys.ts';
+import { foldReply } from './run-content.ts';
+import type { RunEvent } from './run-events.ts';
+import type { RunRegistry } from './run-registry.ts';
+import { CLOSED_FENCE, appendUnfenced, endsRun, readEvents } from './run-stream.ts';
+
+export interface CloseRunDependencies {
+  redis: Redis;
+  keys: RedisKeys;
+  runs: RunRegistry;
+  streamTtlSeconds: number;
+  /** Token counts for the saved messages; the API's sweeper has no pool and leaves them unset. */
+  countTokens?: (texts: string[]) => Promise<number[]>;
+}
+
+const TITLE_EXCERPT_CHARS = 2000;
+
+/**
+ * Closes a run, whatever ended it (completed, aborted, failed, or a workflow terminated or timed out in
+ * Temporal, which the API's run sweeper notices): saves the reply exactly as clients were shown it,
+ * tells them (final or error event), frees the user's slot and lets the stream expire.
+ *
+ * The fence is closed first, so nothing can be appended once the reply is read back. Idempotent: a second
+ * call finds the end event written and only saves the same documents again.
+ */
+export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, outcome: ReplyOutcome, options: { requestSaved?: boolean } = {}): Promise<{ replyExcerpt: string }> {
+  const streamKey = deps.keys.chatStream(input.streamId);
+  await deps.redis.set(deps.keys.streamWriterFence(input.streamId), CLOSED_FENCE, 'EX', deps.streamTtlSeconds);
+  const items = await readEvents(deps.redis, streamKey);
+  const last = items.at(-1);
+  const events: RunEvent[] = items.map((item) => item.event);
+  const folded = foldReply(events, { prefixText: input.continuedText });
+  const failed = outcome.status === 'error';
+  const isContinuation = input.continuedText !== undefined;
+  // A failed continuation keeps the good reply it continued (with whatever was added): only a reply that
+  // has nothing to show becomes an error message.
+  const errorReply = failed && !folded.text;
+  const text = errorReply ? (outcome.errorMessage ?? 'Something went wrong.') : folded.text;
+  const content = errorReply ? [{ type: 'text', text }] : folded.content;
+  const [tokenCount] = deps.countTokens ? await deps.countTokens([text]) : [undefined];
+
+  const reply = {
+    messageId: input.responseMessageId,
+    user: input.userId,
+    conversationId: input.conversationId,
+    parentMessageId: input.responseParentMessageId,
+    sender: input.sender,
+    text,
+    content,
+    isCreatedByUser: false,
+    model: input.model,
+    endpoint: input.endpoint,
+    unfinished: outcome.status === 'aborted' || (failed && !errorReply),
+    error: errorReply,
+    finish_reason: outcome.status === 'aborted' ? 'abort' : failed ? 'error' : (outcome.finishReason ?? 'stop'),
+    ...(tokenCount !== undefined ? { tokenCount } : {}),
+  };
+
+  // Unless saveRequest is known to have succeeded, the request is saved here too (insert-if-absent), so
+  // the turn is whole even when saveRequest failed for good or the run was terminated before it ran.
+  if (!options.requestSaved) await saveRequestDocuments(input, deps.countTokens);
+  let responseMessage: Record<string, unknown> = reply;
+  if (isContinuation || !(await insertIfAbsent(Message, reply))) {
+    const { messageId: _messageId, user: _user, ...changes } = reply;
+    responseMessage = (await Message.findOneAndUpdate({ messageId: input.responseMessageId, user: input.userId }, { $set: changes }, { returnDocument: 'after' }).lean<Record<string, unknown>>()) ?? reply;
+  }
+  const requestMessage = input.userMessage
+    ? { messageId: input.userMessage.messageId, parentMessageId: input.userMessage.parentMessageId, conversationId: input.conversationId, sender: 'User', text: input.userMessage.text, isCreatedByUser: true }
+    : await Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }).lean<Record<string, unknown>>();
+  // An existing conversation gets its one update per run: settings, and updatedAt (the list's order).
+  // A new one was just inserted with exactly these settings, so it needs none.
+  const conversation = input.isNewConversation
+    ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) }
+    : await Conversation.findOneAndUpdate({ conversationId: input.conversationId, user: input.userId }, { $set: conversationSettings(input) }, { returnDocument: 'after' }).lean<Record<string, unknown>>();
+
+  if (!endsRun(last)) {
+    const seq = (last?.seq ?? 1) + 1;
+    if (failed) {
+      const message = outcome.errorMessage ?? 'Something went wrong.';
+      await appendUnfenced(deps.redis, streamKey, { seq, event: { type: 'error', message, conversationId: input.conversationId, responseMessage: publicDocument(responseMessage) } }, deps.streamTtlSeconds);
+    } else {
+      await appendUnfenced(
+        deps.redis,
+        streamKey,
+        {
+          seq,
+          event: {
+            type: 'final',
+            ...(outcome.status === 'aborted' ? { aborted: true } : {}),
+            conversation: conversation ? publicDocument(conversation) : { conversationId: input.conversationId },
+            title: (conversation?.title as string | undefined) ?? 'New Chat',
+            requestMessage: requestMessage ? publicDocument(requestMessage) : undefined,
+            responseMessage: publicDocument(responseMessage),
+          },
+        },
+        deps.streamTtlSeconds,
+      );
+    }
+  }
+  await deps.runs.complete(input, outcome.status);
+  // For the title: the start of the reply, so generateTitle needs no database read.
+  return { replyExcerpt: text.slice(0, TITLE_EXCERPT_CHARS) };
+}
+
+/**
+ * A new conversation and the user's message, inserted with their ids as unique keys, so a retry writes
+ * nothing twice. An existing conversation's settings are updated when the run closes, in its one update.
+ */
+export async function saveRequestDocuments(input: ChatRunInput, countTokens?: (texts: string[]) => Promise<number[]>): Promise<void> {
+  if (input.isNewConversation) {
+    await insertIfAbsent(Conversation, { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) });
+  }
+  if (input.userMessage) {
+    const [tokenCount] = countTokens ? await countTokens([input.userMessage.text]) : [undefined];
+    await insertIfAbsent(Message, {
+      messageId: input.userMessage.messageId,
+      conversationId: input.conversationId,
+      user: input.userId,
+      parentMessageId: input.userMessage.parentMessageId,
+      sender: 'User',
+      text: input.userMessage.text,
+      isCreatedByUser: true,
+      ...(tokenCount !== undefined ? { tokenCount } : {}),
+    });
+  }
+}

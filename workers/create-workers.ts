@@ -1,0 +1,65 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Redis } from 'ioredis';
+import { createBackgroundActivities, createChatActivities } from '../activities/chat/index.ts';
+import type { ActivityDependencies } from '../activities/dependencies.ts';
+import { createProviderRegistry } from '../activities/providers/index.ts';
+import type { Config } from '../shared/config.ts';
+import type { EndpointsConfig } from '../shared/endpoints-config.ts';
+import { createRedisKeys } from '../shared/redis-keys.ts';
+import { createRunRegistry } from '../shared/run-registry.ts';
+import type { TokenCounter } from './token-counter.ts';
+
+export type RunKind = Config['WORKER_QUEUES'][number];
+
+/**
+ * The composition root of a worker process: activities get their clients here, and one Temporal Worker
+ * is made per kind of run it serves (WORKER_QUEUES), each on its own task queue, so interactive replies
+ * never wait behind background work. Shared by workers/worker.ts and the tests.
+ */
+export async function createWorkers(options: {
+  config: Config;
+  endpoints: EndpointsConfig;
+  redis: Redis;
+  tokenCounter: TokenCounter;
+  connection: NativeConnection;
+  kinds?: RunKind[];
+  workerOptions?: Partial<WorkerOptions>;
+}): Promise<Array<{ kind: RunKind; taskQueue: string; worker: Worker }>> {
+  const { config, endpoints, redis } = options;
+  const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
+  const deps: ActivityDependencies = {
+    redis,
+    keys,
+    runs: createRunRegistry(redis, keys, { ttlSeconds: config.CHAT_STREAM_TTL_SECONDS }),
+    endpoints,
+    providers: createProviderRegistry(),
+    streamMaxLength: config.CHAT_STREAM_MAXLEN,
+    streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS,
+    streamFlushIntervalMs: config.CHAT_STREAM_FLUSH_MS,
+    redisOutageToleranceMs: config.REDIS_OUTAGE_TOLERANCE_MS,
+    countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
+  };
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: new URL('../workflows/index.ts', import.meta.url).pathname };
+  const common: Partial<WorkerOptions> = {
+    connection: options.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    // Cancellation reaches an activity only with a heartbeat; at most 1 s apart keeps "stop" prompt
+    // (the SDK would otherwise wait 80% of the 5 s heartbeat timeout).
+    maxHeartbeatThrottleInterval: '1 second',
+    // SIGTERM: stop polling, let running activities finish this long, then cancel them; a cancelled
+    // streamReply is retried on another worker and continues after what it streamed.
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+  };
+  const kinds = options.kinds ?? config.WORKER_QUEUES;
+  const workers: Array<{ kind: RunKind; taskQueue: string; worker: Worker }> = [];
+  for (const kind of kinds) {
+    const taskQueue = config.TASK_QUEUES[kind];
+    const worker =
+      kind === 'chat'
+        ? await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createChatActivities(deps), maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
+        : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
+    workers.push({ kind, taskQueue, worker });
+  }
+  return workers;
+}
