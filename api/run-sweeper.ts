@@ -20,6 +20,8 @@ const ENDED_WITHOUT_CLOSING: Record<string, string> = {
 
 /** A run whose workflow Temporal does not know after this long never started (the API died mid-start). */
 const NEVER_STARTED_AFTER_MS = 60_000;
+/** Each call to Temporal is bounded: a sweep must never hang (nor the shutdown that waits for it). */
+const TEMPORAL_CALL_DEADLINE_MS = 3000;
 /** Runs younger than this are left alone: their workflow may be starting right now. */
 const MIN_AGE_MS = 3000;
 
@@ -46,7 +48,7 @@ export function createRunSweeper(deps: {
   let sweeping: Promise<void> | undefined;
 
   async function workflowInput(workflowId: string): Promise<ChatRunInput | undefined> {
-    const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+    const history = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_DEADLINE_MS, () => temporal.workflow.getHandle(workflowId).fetchHistory());
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     return payload ? defaultPayloadConverter.fromPayload<ChatRunInput>(payload) : undefined;
   }
@@ -59,7 +61,7 @@ export function createRunSweeper(deps: {
     }
     let status: string;
     try {
-      const description = await temporal.workflow.getHandle(run.workflowId).describe();
+      const description = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_DEADLINE_MS, () => temporal.workflow.getHandle(run.workflowId).describe());
       status = description.status.name;
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -119,7 +121,7 @@ export function createRunSweeper(deps: {
     async stop() {
       clearTimeout(timer);
       timer = undefined;
-      await sweeping;
+      await Promise.race([sweeping, new Promise((resolve) => setTimeout(resolve, TEMPORAL_CALL_DEADLINE_MS).unref())]);
     },
     sweep,
   };

@@ -34,6 +34,12 @@ export interface ChatRequest {
 
 const PENDING = 'pending';
 
+/** gRPC UNAVAILABLE: no connection to Temporal, so the request was not delivered. */
+function neverReachedTemporal(error: unknown): boolean {
+  const codeOf = (value: unknown) => (value as { code?: unknown } | undefined)?.code;
+  return codeOf(error) === 14 || codeOf((error as { cause?: unknown }).cause) === 14;
+}
+
 export type StartedRun = { refused: false; run: RunInfo; created: Record<string, unknown>; repeated?: boolean } | { refused: true; created: Record<string, unknown>; message: string };
 
 type LeanMessage = { messageId: string; parentMessageId: string; text: string; isCreatedByUser: boolean; conversationId: string };
@@ -209,6 +215,16 @@ export function createChatService(deps: {
       ],
       staticSummary: `${request.isContinued ? 'continue' : request.isRegenerate ? 'regenerate' : 'reply'} with ${request.model} on ${endpoint.name}`,
     };
+    try {
+      // Connected first (a no-op once connected): a start that fails here was never sent, so the user
+      // can be told plainly that nothing was saved.
+      await (temporal.connection as { ensureConnected?: () => Promise<void> }).ensureConnected?.();
+    } catch (error) {
+      await runs.discard(run).catch(() => undefined);
+      await releaseIdempotency();
+      log.error({ err: error }, 'Temporal is unreachable');
+      throw new UnavailableError('The chat service is unavailable right now; your message was not saved. Please try again.');
+    }
     try {
       await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => temporal.workflow.start('chatWorkflow', options));
     } catch (error) {
