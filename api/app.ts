@@ -21,7 +21,7 @@ import { createChatService } from './services/chat-service.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
 import { createRunSweeper } from './run-sweeper.ts';
 import { createFollowerLimits } from './sse/follower-limits.ts';
-import { createStreamHub } from './sse/stream-hub.ts';
+import { createStreamHub, type StreamHub } from './sse/stream-hub.ts';
 import { createTokenService } from './services/token-service.ts';
 
 export interface AppDependencies {
@@ -77,11 +77,13 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   const chat = createChatService({ ...dependencies, keys, runs, conversations, log: instance.log });
   const hub = createStreamHub({
     redis,
-    createReader: () => redis.duplicate({ enableAutoPipelining: false, connectionName: 'durachat-sse-reader' }),
+    // Named after the key prefix, so an operator (or a test) can tell this deployment's readers apart.
+    createReader: () => redis.duplicate({ enableAutoPipelining: false, connectionName: `durachat-sse-reader-${config.REDIS_KEY_PREFIX.replace(/[^A-Za-z0-9_-]/g, '')}` }),
     readers: config.SSE_READER_CONNECTIONS,
     log: instance.log,
   });
   const followerLimits = createFollowerLimits(config.SSE_MAX_STREAMS_PER_USER);
+  instance.decorate('streamHub', hub);
   const sweeper = createRunSweeper({ redis, keys, runs, temporal: dependencies.temporal, streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS, log: instance.log });
   instance.addHook('onReady', async () => sweeper.start());
   // Shutdown: followers get a clean end first (clients reconnect elsewhere with Last-Event-ID), then
@@ -92,4 +94,11 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
   instance.addHook('onClose', async () => chat.drain());
   await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations, runs, chat, hub, followerLimits });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's SSE stream hub; its stats() say how many followers and reader connections are open. */
+    streamHub: StreamHub;
+  }
 }

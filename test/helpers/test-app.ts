@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import mongoose from 'mongoose';
 import { buildServer } from '../../api/build-server.ts';
 import { loadConfig, type Config } from '../../shared/config.ts';
@@ -32,6 +33,8 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
 export interface TestApp {
   baseUrl: string;
   config: Config;
+  /** The Fastify instance, for looking at process-side state (e.g. `streamHub.stats()`). */
+  server: FastifyInstance;
   close: () => Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     config,
+    server,
     async close() {
       await server.close();
       await redis.quit();

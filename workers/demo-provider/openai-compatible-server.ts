@@ -68,7 +68,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     for (const rule of [plan.fail, plan.drop, plan.stall]) {
       if (rule) attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
     }
-    if (plan.fail && attemptsByKey.get(plan.fail.key)! <= plan.fail.times) {
+    if (plan.fail && attemptsByKey.get(plan.fail.key)! > plan.fail.after && attemptsByKey.get(plan.fail.key)! <= plan.fail.after + plan.fail.times) {
       const status = plan.fail.status;
       if (status === 401) return sendError(response, 401, 'Incorrect API key provided: sk-demo.', 'invalid_request_error', 'invalid_api_key');
       if (status === 429) return sendError(response, 429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded');

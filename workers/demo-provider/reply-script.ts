@@ -5,6 +5,7 @@
  * Directives in the last user message steer tests and benchmarks:
  *   [tokens=N rate=T]             N tokens at T tokens/s (0 = no delay); any group may hold these
  *   [fail=STATUS times=K key=ID]  the first K requests carrying key ID answer STATUS (429, 500, 401...)
+ *   [... after=M]                 (with fail) the first M requests succeed, the K after them fail
  *   [drop=N times=K key=ID]       the first K such requests close the connection after N tokens
  *   [stall=N times=K key=ID]      the first K such requests go silent after N tokens (connection kept open)
  *
@@ -16,7 +17,7 @@
 export interface ReplyPlan {
   tokens: string[];
   tokensPerSecond: number;
-  fail?: { status: number; times: number; key: string };
+  fail?: { status: number; times: number; key: string; after: number };
   drop?: { afterTokens: number; times: number; key: string };
   stall?: { afterTokens: number; times: number; key: string };
 }
@@ -91,7 +92,7 @@ export function planReply(model: string, allMessages: ChatMessage[]): ReplyPlan 
   const seed = messages.filter((message) => message.role !== 'assistant').map((message) => message.content).join('\n');
   const plan: ReplyPlan = { tokens: replyTokens(seed, count), tokensPerSecond: Number(find('rate')?.rate ?? defaultRate) };
   const fail = find('fail');
-  if (fail) plan.fail = { status: Number(fail.fail), times: Number(fail.times ?? 1), key: fail.key ?? lastUser };
+  if (fail) plan.fail = { status: Number(fail.fail), times: Number(fail.times ?? 1), key: fail.key ?? lastUser, after: Number(fail.after ?? 0) };
   const drop = find('drop');
   if (drop) plan.drop = { afterTokens: Number(drop.drop), times: Number(drop.times ?? 1), key: drop.key ?? lastUser };
   const stall = find('stall');

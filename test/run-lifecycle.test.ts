@@ -1,0 +1,229 @@
+/**
+ * Every way a run and its followers can end: clients that leave early, followers at or past the end, a
+ * thousand idle followers on a few Redis connections, runs terminated in the Temporal UI, repeated
+ * POSTs, replies longer than the stream cap, providers that stall, and continuations that fail.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import { createTemporalClient } from '../shared/temporal-client.ts';
+import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
+import { startChatStack, type ChatStack } from './helpers/chat-stack.ts';
+import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
+import { deltaText, finalEvent, requestSse } from './helpers/sse-client.ts';
+import { cleanUpTestData, testRunId } from './helpers/test-app.ts';
+
+let stack: ChatStack;
+let http: HttpClient;
+let alice: Awaited<ReturnType<typeof registerAndLogin>>;
+let redis: Redis;
+
+// The demo endpoint with a 1.5 s idle timeout, so a stalled provider is noticed quickly.
+const configPath = path.join(process.env.DATA_DIR ?? '.data/test', `lifecycle-${testRunId}.yaml`);
+
+beforeAll(async () => {
+  writeFileSync(
+    configPath,
+    ['endpoints:', '  custom:', '    - name: demo', '      apiKey: demo', '      baseURL: ${DEMO_PROVIDER_URL}', '      models:', '        default: [demo-fast, demo-slow]', '      titleConvo: false', '      streamIdleTimeoutMs: 1500', '      modelDisplayLabel: Demo', ''].join('\n'),
+  );
+  stack = await startChatStack({ overrides: { CONFIG_PATH: configPath, SSE_MAX_STREAMS_PER_USER: '1200', CHAT_STREAM_MAXLEN: '20', CHAT_STREAM_FLUSH_MS: '0' } });
+  http = createHttpClient(stack.app.baseUrl);
+  alice = await registerAndLogin(http, 'lifecycle');
+  redis = new Redis(stack.app.config.REDIS_URI);
+});
+afterAll(async () => {
+  await redis.quit();
+  await stack.close();
+  await cleanUpTestData(stack.app.config);
+});
+
+function chat(body: Record<string, unknown>, options: Parameters<typeof requestSse>[1] extends infer O ? Partial<O> : never = {}) {
+  return requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, { method: 'POST', token: alice.token, body: { endpoint: 'demo', model: 'demo-fast', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, ...body }, ...options });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function savedReply(conversationId: string, messageId: string) {
+  return until(`the saved reply ${messageId}`, async () => {
+    const messages = (await http.get(`/api/messages/${conversationId}`, { token: alice.token })).body as Array<Record<string, any>>;
+    return messages.find((message) => message.messageId === messageId);
+  });
+}
+
+const readerName = () => `durachat-sse-reader-${stack.app.config.REDIS_KEY_PREFIX.replace(/[^A-Za-z0-9_-]/g, '')}`;
+async function readerConnections(): Promise<number> {
+  const list = await redis.client('LIST');
+  return String(list).split('\n').filter((line) => line.includes(`name=${readerName()} `)).length;
+}
+
+describe('followers', () => {
+  test('a client gone before its reply started streaming holds nothing, and the run still finishes', async () => {
+    const controller = new AbortController();
+    const response = fetch(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: 'demo', model: 'demo-fast', text: 'gone early [tokens=20 rate=20]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    // Leave while the API is still starting the run (validation, slot, workflow start).
+    setTimeout(() => controller.abort(), 5);
+    await response;
+    await until('the run to finish', async () => (await http.get('/api/agents/chat/active', { token: alice.token })).body.active.length === 0 && (await http.get('/api/convos', { token: alice.token })).body.conversations.length > 0);
+    await until('no follower left', async () => stack.app.server.streamHub.stats().followers === 0);
+  });
+
+  test('1,000 idle followers share a fixed number of Redis connections, and all end with the run', async () => {
+    const started = await chat({ text: 'many followers [tokens=30 rate=10]' }, { disconnectWhen: (event) => event.data?.created === true });
+    const streamId = started.events[0]!.data.streamId as string;
+    const before = (String(await redis.client('LIST')).match(/\n/g) ?? []).length;
+    const followers = Array.from({ length: 1000 }, () => requestSse(`${stack.app.baseUrl}/api/agents/chat/stream/${streamId}`, { token: alice.token, timeoutMs: 60_000 }));
+    await until('1,000 followers', async () => stack.app.server.streamHub.stats().followers >= 1000, 30_000);
+    assert.ok((await readerConnections()) <= stack.app.config.SSE_READER_CONNECTIONS, 'readers stay within SSE_READER_CONNECTIONS');
+    const during = (String(await redis.client('LIST')).match(/\n/g) ?? []).length;
+    assert.ok(during - before < 10, `Redis connections grew by ${during - before} for 1,000 followers`);
+    const results = await Promise.all(followers);
+    const text = deltaText(results[0]!.events);
+    for (const result of results) {
+      assert.equal(result.completed, true);
+      assert.ok(finalEvent(result.events));
+      assert.equal(deltaText(result.events), text);
+    }
+    assert.equal(stack.app.server.streamHub.stats().followers, 0);
+  });
+
+  test('a Last-Event-ID at the end of an ended run ends at once; past it too', async () => {
+    const result = await chat({ text: 'short [tokens=5]' });
+    const last = result.events.at(-1)!;
+    assert.ok(finalEvent(result.events));
+    const streamId = result.events[0]!.data.streamId as string;
+    for (const lastEventId of [last.id!, `0-${Number(last.id!.slice(2)) + 50}`]) {
+      const startedAt = Date.now();
+      const resumed = await requestSse(`${stack.app.baseUrl}/api/agents/chat/stream/${streamId}`, { token: alice.token, lastEventId, timeoutMs: 5000 });
+      assert.equal(resumed.status, 200);
+      assert.equal(resumed.completed, true);
+      assert.deepEqual(resumed.events, []);
+      assert.ok(Date.now() - startedAt < 2000, 'no keep-alive wait');
+    }
+  });
+
+  test('more open streams than SSE_MAX_STREAMS_PER_USER answer 429', async () => {
+    const bob = await registerAndLogin(http, 'streams');
+    const limited = await startChatStack({ worker: false, overrides: { ...stack.environment, CONFIG_PATH: configPath, SSE_MAX_STREAMS_PER_USER: '2' } });
+    try {
+      const result = await requestSse(`${limited.app.baseUrl}/api/agents/chat/custom`, {
+        method: 'POST',
+        token: bob.token,
+        body: { endpoint: 'demo', model: 'demo-fast', text: 'hold open [tokens=30 rate=10]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID },
+        disconnectWhen: (event) => event.data?.created === true,
+      });
+      const streamId = result.events[0]!.data.streamId as string;
+      const open = [0, 1].map(() => requestSse(`${limited.app.baseUrl}/api/agents/chat/stream/${streamId}`, { token: bob.token, timeoutMs: 30_000 }));
+      await until('two open streams', async () => limited.app.server.streamHub.stats().followers >= 2);
+      const third = await requestSse(`${limited.app.baseUrl}/api/agents/chat/stream/${streamId}`, { token: bob.token });
+      assert.equal(third.status, 429);
+      assert.match(third.body.message, /Too many open streams/);
+      await Promise.all(open);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('runs that end in unusual ways', () => {
+  test('a run terminated in the Temporal UI ends for the user within seconds, with what was streamed saved', async () => {
+    let streamed = '';
+    const controller = requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      token: alice.token,
+      body: { endpoint: 'demo', model: 'demo-fast', text: 'terminate me [tokens=200 rate=10]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID },
+      timeoutMs: 30_000,
+      disconnectWhen: (event, events) => {
+        if (events.length === 5 && event.data?.event === 'on_message_delta') {
+          const created = events[0]!.data;
+          const temporal = createTemporalClient(stack.app.config.TEMPORAL_ADDRESS, stack.app.config.TEMPORAL_NAMESPACE);
+          void temporal.client.workflow
+            .getHandle(`chat-${created.responseMessageId}`)
+            .terminate('operator test')
+            .finally(() => temporal.connection.close());
+        }
+        return false;
+      },
+    });
+    const terminatedAt = Date.now();
+    const result = await controller;
+    assert.equal(result.completed, true, 'the follower was ended');
+    const end = result.events.at(-1)!;
+    assert.equal(end.event, 'error');
+    assert.match(end.data.text, /stopped by an operator/);
+    assert.ok(Date.now() - terminatedAt < 15_000);
+    streamed = deltaText(result.events);
+    assert.ok(streamed.length > 0 && streamed.split(' ').length < 200);
+    const created = result.events[0]!.data;
+    const reply = await savedReply(created.conversationId, created.responseMessageId);
+    assert.equal(reply.text, streamed);
+    assert.equal(reply.unfinished, true);
+    const status = (await http.get(`/api/agents/chat/status/${created.conversationId}`, { token: alice.token })).body;
+    assert.equal(status.active, false);
+    assert.equal((await http.get('/api/agents/chat/active', { token: alice.token })).body.active.length, 0, 'the slot is free');
+  });
+
+  test('the same POST twice (same client messageId) attaches to one run: one turn, one reply', async () => {
+    const messageId = randomUUID();
+    const body = { text: 'idempotent [tokens=15 rate=30]', messageId };
+    const [first, second] = await Promise.all([chat(body), chat(body)]);
+    assert.equal(first.status, 200);
+    assert.equal(second.status, 200);
+    assert.equal(first.events[0]!.data.streamId, second.events[0]!.data.streamId);
+    assert.equal(deltaText(first.events), deltaText(second.events));
+    const conversationId = first.events[0]!.data.conversationId as string;
+    const third = await chat(body);
+    assert.equal(third.events[0]!.data.streamId, first.events[0]!.data.streamId, 'a later repeat attaches too');
+    const messages = (await http.get(`/api/messages/${conversationId}`, { token: alice.token })).body as unknown[];
+    assert.equal(messages.length, 2);
+  });
+
+  test('a reply longer than the stream cap keeps its beginning (saved and streamed alike)', async () => {
+    const result = await chat({ text: 'long reply [tokens=120 rate=100]' });
+    const final = finalEvent(result.events)!;
+    const text = deltaText(result.events);
+    assert.equal(text.split(' ').length, 120);
+    assert.equal(final.data.responseMessage.text, text);
+    assert.ok(result.events.length <= 24, `${result.events.length} events for a cap of 20`);
+  });
+
+  test('a provider that goes silent mid-stream is retried after the endpoint idle timeout, seamlessly', async () => {
+    const key = randomUUID();
+    const startedAt = Date.now();
+    const result = await chat({ text: `stall [tokens=30 rate=50] [stall=10 times=1 key=${key}]` }, { timeoutMs: 30_000 });
+    const final = finalEvent(result.events)!;
+    assert.ok(final, 'the reply completed');
+    const text = deltaText(result.events);
+    assert.equal(text.split(' ').length, 30);
+    assert.equal(final.data.responseMessage.text, text);
+    assert.equal(stack.provider.requestCount(key), 2);
+    assert.ok(Date.now() - startedAt < 15_000, 'noticed at the idle timeout, not the activity bound');
+  });
+
+  test('a continuation that fails for good keeps the good reply it continued', async () => {
+    const key = randomUUID();
+    const first = await chat({ text: `keep me [tokens=10] [fail=401 after=1 times=5 key=${key}]` });
+    const created = first.events[0]!.data;
+    const original = finalEvent(first.events)!.data.responseMessage.text as string;
+    const continued = await chat({ conversationId: created.conversationId, isContinued: true, responseMessageId: created.responseMessageId, parentMessageId: created.message.messageId, text: '' });
+    assert.equal(continued.events.at(-1)!.event, 'error');
+    const reply = await savedReply(created.conversationId, created.responseMessageId);
+    assert.equal(reply.text, original);
+    assert.equal(reply.error, false);
+  });
+});
