@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import fastifyPlugin from 'fastify-plugin';
 import { app, type AppDependencies } from './app.ts';
 
 /** A Fastify instance with the server-wide settings (logger, limits, request ids) and the app registered. */
@@ -16,9 +17,19 @@ export async function buildServer(dependencies: AppDependencies, options: { logg
     // SSE responses stay open for minutes; only idle sockets are closed.
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
-    forceCloseConnections: true,
+    // On close only idle sockets are cut: a request that is starting a run gets its answer (the run's
+    // id, or an error) instead of a reset. SSE followers are ended by the preClose hook (api/app.ts).
+    forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
   });
-  await server.register(app, dependencies);
+  // 'idle' cuts the sockets idle when close begins; a request still running then leaves its keep-alive
+  // socket idle once answered, which would hold close() for the keep-alive timeout: sweep until closed.
+  let idleSweep: NodeJS.Timeout | undefined;
+  server.addHook('preClose', async () => {
+    idleSweep = setInterval(() => server.server.closeIdleConnections(), 100).unref();
+  });
+  server.addHook('onClose', async () => clearInterval(idleSweep));
+  // Not encapsulated: the app is the whole server, and its decorations (e.g. streamHub) belong to it.
+  await server.register(fastifyPlugin(app), dependencies);
   return server;
 }

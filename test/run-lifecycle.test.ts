@@ -4,6 +4,7 @@
  * POSTs, replies longer than the stream cap, providers that stall, and continuations that fail.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -54,9 +55,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function savedReply(conversationId: string, messageId: string) {
+async function savedReply(conversationId: string, messageId: string, token = alice.token) {
   return until(`the saved reply ${messageId}`, async () => {
-    const messages = (await http.get(`/api/messages/${conversationId}`, { token: alice.token })).body as Array<Record<string, any>>;
+    const messages = (await http.get(`/api/messages/${conversationId}`, { token })).body as Array<Record<string, any>>;
     return messages.find((message) => message.messageId === messageId);
   });
 }
@@ -69,29 +70,43 @@ async function readerConnections(): Promise<number> {
 
 describe('followers', () => {
   test('a client gone before its reply started streaming holds nothing, and the run still finishes', async () => {
-    const controller = new AbortController();
-    const response = fetch(`${stack.app.baseUrl}/api/agents/chat/custom`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ endpoint: 'demo', model: 'demo-fast', text: 'gone early [tokens=20 rate=20]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID }),
-      signal: controller.signal,
-    }).catch(() => undefined);
-    // Leave while the API is still starting the run (validation, slot, workflow start).
-    setTimeout(() => controller.abort(), 5);
-    await response;
-    await until('the run to finish', async () => (await http.get('/api/agents/chat/active', { token: alice.token })).body.active.length === 0 && (await http.get('/api/convos', { token: alice.token })).body.conversations.length > 0);
+    const carol = await registerAndLogin(http, 'gone');
+    const body = JSON.stringify({ endpoint: 'demo', model: 'demo-fast', text: 'gone early [tokens=20 rate=20]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID });
+    const { port } = new URL(stack.app.baseUrl);
+    // The whole request is written, then the socket is closed at once: the API reads a complete request
+    // from a client that is already gone while it starts the run.
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.end(
+          `POST /api/agents/chat/custom HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${carol.token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          () => {
+            socket.destroy();
+            resolve();
+          },
+        );
+      });
+      socket.on('error', reject);
+    });
+    await until('the run to start and finish', async () => {
+      const conversations = (await http.get('/api/convos', { token: carol.token })).body.conversations as Array<{ conversationId: string }>;
+      if (conversations.length === 0) return false;
+      const messages = (await http.get(`/api/messages/${conversations[0]!.conversationId}`, { token: carol.token })).body as Array<{ isCreatedByUser: boolean; finish_reason?: string }>;
+      return messages.some((message) => !message.isCreatedByUser && message.finish_reason === 'stop');
+    });
     await until('no follower left', async () => stack.app.server.streamHub.stats().followers === 0);
   });
 
   test('1,000 idle followers share a fixed number of Redis connections, and all end with the run', async () => {
-    const started = await chat({ text: 'many followers [tokens=30 rate=10]' }, { disconnectWhen: (event) => event.data?.created === true });
+    const started = await chat({ text: 'many followers [tokens=600 rate=10]' }, { disconnectWhen: (event) => event.data?.created === true });
     const streamId = started.events[0]!.data.streamId as string;
     const before = (String(await redis.client('LIST')).match(/\n/g) ?? []).length;
     const followers = Array.from({ length: 1000 }, () => requestSse(`${stack.app.baseUrl}/api/agents/chat/stream/${streamId}`, { token: alice.token, timeoutMs: 60_000 }));
-    await until('1,000 followers', async () => stack.app.server.streamHub.stats().followers >= 1000, 30_000);
+    await until('1,000 followers', async () => stack.app.server.streamHub.stats().followers >= 1000, 45_000);
     assert.ok((await readerConnections()) <= stack.app.config.SSE_READER_CONNECTIONS, 'readers stay within SSE_READER_CONNECTIONS');
     const during = (String(await redis.client('LIST')).match(/\n/g) ?? []).length;
     assert.ok(during - before < 10, `Redis connections grew by ${during - before} for 1,000 followers`);
+    // The run ends (stopped by its user): every follower gets the final event and is ended.
+    assert.equal((await http.post('/api/agents/chat/abort', { token: alice.token, body: { streamId } })).status, 200);
     const results = await Promise.all(followers);
     const text = deltaText(results[0]!.events);
     for (const result of results) {
@@ -143,9 +158,10 @@ describe('followers', () => {
 describe('runs that end in unusual ways', () => {
   test('a run terminated in the Temporal UI ends for the user within seconds, with what was streamed saved', async () => {
     let streamed = '';
+    const dave = await registerAndLogin(http, 'terminated');
     const controller = requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
       method: 'POST',
-      token: alice.token,
+      token: dave.token,
       body: { endpoint: 'demo', model: 'demo-fast', text: 'terminate me [tokens=200 rate=10]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID },
       timeoutMs: 30_000,
       disconnectWhen: (event, events) => {
@@ -170,12 +186,12 @@ describe('runs that end in unusual ways', () => {
     streamed = deltaText(result.events);
     assert.ok(streamed.length > 0 && streamed.split(' ').length < 200);
     const created = result.events[0]!.data;
-    const reply = await savedReply(created.conversationId, created.responseMessageId);
+    const reply = await savedReply(created.conversationId, created.responseMessageId, dave.token);
     assert.equal(reply.text, streamed);
     assert.equal(reply.unfinished, true);
-    const status = (await http.get(`/api/agents/chat/status/${created.conversationId}`, { token: alice.token })).body;
+    const status = (await http.get(`/api/agents/chat/status/${created.conversationId}`, { token: dave.token })).body;
     assert.equal(status.active, false);
-    assert.equal((await http.get('/api/agents/chat/active', { token: alice.token })).body.active.length, 0, 'the slot is free');
+    assert.equal((await http.get('/api/agents/chat/active', { token: dave.token })).body.active.length, 0, 'the slot is free');
   });
 
   test('the same POST twice (same client messageId) attaches to one run: one turn, one reply', async () => {

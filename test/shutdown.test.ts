@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { afterAll, beforeAll, describe, onTestFinished, test } from 'vitest';
 import { findFreePort, stopChild, waitForPort } from '../infra/local-services.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys, type RedisKeys } from '../shared/redis-keys.ts';
@@ -57,6 +57,7 @@ async function until(condition: () => Promise<boolean>, ms: number, what: string
 interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  at: number;
 }
 
 interface SpawnedProcess {
@@ -66,7 +67,7 @@ interface SpawnedProcess {
 
 function spawnProcess(entry: string, environment: Record<string, string>): SpawnedProcess {
   const child = spawnEntryPoint(entry, environment);
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   return { child, exited };
 }
 
@@ -177,8 +178,8 @@ describe('worker SIGTERM', () => {
       const { events } = await followToFinal(() => stack.app.baseUrl, first, streamId);
 
       const exit = await within(stopping.exited, graceMs + 10_000, 'the stopping worker exits');
-      assert.deepEqual(exit, { code: 0, signal: null }, 'the stopping worker exits on its own, cleanly');
-
+      assert.deepEqual([exit.code, exit.signal], [0, null], 'the stopping worker exits on its own, cleanly');
+      assert.ok(exit.at - signalledAt < graceMs + 8000, `it exits within the grace and a few seconds (${exit.at - signalledAt} ms)`);
       const final = await assertSeamlessReply(stack.app.baseUrl, events, 100);
       const attempt = await streamReplyAttempt(`chat-${final.responseMessage.messageId}`);
       assert.ok(attempt.attempt >= 2, `streamReply was retried (attempt ${attempt.attempt})`);
@@ -213,8 +214,8 @@ describe('worker SIGTERM', () => {
       });
       assert.ok(signalledAt > 0, 'the worker got SIGTERM mid-run');
       const exit = await within(stopping.exited, 15_000, 'the stopping worker exits');
-      const stoppedAfter = Date.now() - signalledAt;
-      assert.deepEqual(exit, { code: 0, signal: null }, 'the stopping worker exits on its own, cleanly');
+      const stoppedAfter = exit.at - signalledAt;
+      assert.deepEqual([exit.code, exit.signal], [0, null], 'the stopping worker exits on its own, cleanly');
       assert.ok(stoppedAfter < 15_000, `it exits once its reply is done, not at the end of the grace (${stoppedAfter} ms)`);
 
       const { events, connections } = await followToFinal(() => stack.app.baseUrl, first, first.events[0]!.data.streamId);
@@ -261,8 +262,8 @@ describe('API SIGTERM', () => {
       assert.equal(before.completed, true, 'the server ended the stream (no error)');
       assert.equal(finalEvent(before.events), undefined, 'before the reply was done');
       const exit = await within(stopping.exited, 5000, 'the API exits');
-      const stoppedAfter = Date.now() - signalledAt;
-      assert.deepEqual(exit, { code: 0, signal: null });
+      const stoppedAfter = exit.at - signalledAt;
+      assert.deepEqual([exit.code, exit.signal], [0, null]);
       assert.ok(stoppedAfter < 5000, `the API exits promptly (${stoppedAfter} ms)`);
 
       const { streamId } = before.events[0]!.data;
@@ -277,12 +278,33 @@ describe('API SIGTERM', () => {
     }
   });
 
+  /** The events of a whole SSE body (`id:`, `event:`, `data:` lines). */
+  function parseSse(body: string): SseEvent[] {
+    return body
+      .split('\n\n')
+      .map((block) => {
+        const event: SseEvent = { event: 'message', data: undefined };
+        for (const line of block.split('\n')) {
+          const [field, ...rest] = line.split(':');
+          const value = rest.join(':').replace(/^ /, '');
+          if (field === 'id') event.id = value;
+          else if (field === 'event') event.event = value;
+          else if (field === 'data') event.data = JSON.parse(value);
+        }
+        return event;
+      })
+      .filter((event) => event.data !== undefined);
+  }
+
   type PostOutcome =
     | { kind: 'answered'; status: number; streamId?: string; body: string; complete: boolean }
     | { kind: 'no-answer'; code?: string; message: string };
 
-  /** One chat POST on its own connection (no keep-alive reuse), reporting how it ended. */
-  function postChat(port: number, userToken: string, body: Record<string, unknown>): Promise<PostOutcome> {
+  /**
+   * One chat POST on a new keep-alive connection, as a browser sends it (the client keeps the socket
+   * open after the answer; no reuse of another request's socket), reporting how it ended.
+   */
+  function postChat(agent: http.Agent, port: number, userToken: string, body: Record<string, unknown>): Promise<PostOutcome> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (outcome: PostOutcome) => {
@@ -298,7 +320,7 @@ describe('API SIGTERM', () => {
           port,
           path: '/api/agents/chat/custom',
           method: 'POST',
-          agent: false,
+          agent,
           headers: { authorization: `Bearer ${userToken}`, accept: 'text/event-stream', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         },
         (response) => {
@@ -324,28 +346,43 @@ describe('API SIGTERM', () => {
     const slots = keys.userActiveRuns(userId);
     try {
       const messageIds = Array.from({ length: 6 }, () => randomUUID());
+      const agents = messageIds.map(() => new http.Agent({ keepAlive: true }));
+      onTestFinished(() => agents.forEach((agent) => agent.destroy()));
       const posts: Array<Promise<PostOutcome>> = [];
       for (const [index, messageId] of messageIds.entries()) {
-        posts.push(postChat(stopping.port, user.token, { endpoint: 'demo', model: 'demo-fast', text: `race ${index} [tokens=20 rate=20]`, conversationId: null, messageId }));
+        posts.push(postChat(agents[index]!, stopping.port, user.token, { endpoint: 'demo', model: 'demo-fast', text: `race ${index} [tokens=20 rate=20]`, conversationId: null, messageId }));
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       // SIGTERM as soon as a start has reserved its slot, i.e. while that start is under way.
       await until(async () => (await redis.zcard(slots)) > 0, 10_000, 'a run slot reserved', 1);
       const signalledAt = Date.now();
       stopping.child.kill('SIGTERM');
+      // Late ones, sent while the API is stopping: they get a clear refusal (or, if still in time, a run).
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      for (let index = 0; index < 2; index += 1) {
+        const messageId = randomUUID();
+        messageIds.push(messageId);
+        agents.push(new http.Agent({ keepAlive: true }));
+        posts.push(postChat(agents.at(-1)!, stopping.port, user.token, { endpoint: 'demo', model: 'demo-fast', text: `late ${index} [tokens=20 rate=20]`, conversationId: null, messageId }));
+      }
       const outcomes = await within(Promise.all(posts), 25_000, 'every POST ends');
-      const exit = await within(stopping.exited, 10_000, 'the API exits');
-      assert.deepEqual(exit, { code: 0, signal: null });
-      assert.ok(Date.now() - signalledAt < 10_000);
+      const exit = await within(stopping.exited, 5000, 'the API exits (keep-alive sockets do not hold it)');
+      assert.deepEqual([exit.code, exit.signal], [0, null]);
+      assert.ok(exit.at - signalledAt < 5000, `the API exits promptly (${exit.at - signalledAt} ms)`);
 
-      const started: Array<{ streamId: string; messageId: string }> = [];
+      const started: Array<{ streamId: string; events: SseEvent[] }> = [];
       for (const [index, outcome] of outcomes.entries()) {
         const messageId = messageIds[index]!;
         const startedFor = await redis.get(keys.chatIdempotency(userId, messageId));
         if (outcome.kind === 'answered' && outcome.status === 200) {
-          assert.ok(outcome.streamId, `POST ${index}: a 200 names its run`);
-          assert.equal(startedFor, outcome.streamId, `POST ${index}: the run it names is the one its request started`);
-          started.push({ streamId: outcome.streamId, messageId });
+          // The stream ends early (the server is stopping) but names its run, in the web client's terms.
+          const events = parseSse(outcome.body);
+          const created = events[0]?.data;
+          assert.ok(outcome.complete && created?.created, `POST ${index}: the stream names its run: ${outcome.body}`);
+          assert.equal(created.streamId, outcome.streamId);
+          assert.equal(finalEvent(events), undefined);
+          assert.equal(startedFor, created.streamId, `POST ${index}: the run it names is the one its request started`);
+          started.push({ streamId: created.streamId, events });
         } else if (outcome.kind === 'answered') {
           assert.ok(outcome.status >= 400 && outcome.complete, `POST ${index}: answered ${outcome.status}`);
           assert.ok(JSON.parse(outcome.body).message, `POST ${index}: the error says what happened: ${outcome.body}`);
@@ -366,12 +403,12 @@ describe('API SIGTERM', () => {
       const active = (await createHttpClient(next.baseUrl).get('/api/agents/chat/active', { token: user.token })).body.active as Array<{ streamId: string }>;
       for (const run of active) assert.ok(startedIds.has(run.streamId), `active run ${run.streamId} is one that was started`);
 
-      // Every started run is answered and saved; the client that got only the stream id follows it elsewhere.
+      // Every started run is answered and saved; each client resumes on the other API where its POST stopped.
       for (const run of started) {
-        const followed = await requestSse(`${next.baseUrl}/api/agents/chat/stream/${run.streamId}`, { token: user.token, timeoutMs: 30_000 });
-        const final = finalEvent(followed.events)?.data;
+        const rest = await requestSse(`${next.baseUrl}/api/agents/chat/stream/${run.streamId}`, { token: user.token, lastEventId: run.events.at(-1)!.id, timeoutMs: 30_000 });
+        const final = finalEvent(rest.events)?.data;
         assert.ok(final, `run ${run.streamId} ends with its final event`);
-        assert.equal(deltaText(followed.events), final.responseMessage.text);
+        assert.equal(deltaText(run.events) + deltaText(rest.events), final.responseMessage.text);
         assert.equal(final.responseMessage.text.split(' ').length, 20);
         const messages = (await createHttpClient(next.baseUrl).get(`/api/messages/${final.conversation.conversationId}`, { token: user.token })).body;
         assert.equal(messages.at(-1).text, final.responseMessage.text, `run ${run.streamId}: reply saved`);

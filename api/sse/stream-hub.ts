@@ -186,10 +186,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   async function follow(request: FollowRequest): Promise<void> {
     const { response, streamKey, afterSeq } = request;
     if (response.destroyed || response.writableEnded) return;
-    if (closed) {
-      response.end();
-      return;
-    }
+    if (closed) return catchUpAndEnd(request);
     // Registered before the catch-up read, so live entries read meanwhile are buffered, not missed.
     let stream: FollowedStream | undefined;
     const follower = createStreamFollower({
@@ -217,6 +214,30 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       log.warn({ err: error, streamKey }, 'SSE catch-up read failed; ending the response so the client reconnects');
       follower.end('read-failed');
     }
+    await follower.finished;
+  }
+
+  /**
+   * After close(): a request that was starting its run as the server began to stop still gets what the
+   * stream holds (at least `created`, which names the run) before the end, so the client resumes on
+   * another process with Last-Event-ID instead of never learning which run its message started.
+   */
+  async function catchUpAndEnd(request: FollowRequest): Promise<void> {
+    const follower = createStreamFollower({
+      response: request.response,
+      afterSeq: request.afterSeq,
+      encode: request.encode ?? encodeForLibreChat,
+      keepAliveMs,
+      maxBehind,
+      log,
+      onDone: () => undefined,
+    });
+    try {
+      follower.goLive(await readEvents(redis, request.streamKey, request.afterSeq));
+    } catch (error) {
+      log.warn({ err: error, streamKey: request.streamKey }, 'SSE catch-up read failed while closing');
+    }
+    follower.end('closing');
     await follower.finished;
   }
 

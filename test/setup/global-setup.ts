@@ -12,15 +12,18 @@ import { ensureFerretDB, ensureTemporal, isPortOpen, mongoLocalPort, stopChild, 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
 const services: ManagedService[] = [];
+const localPortOf = (address: string) => Number(address.split(':')[1]) || undefined;
 
 export async function setup() {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS ?? '127.0.0.1:17233';
   const mongoUri = process.env.TEST_MONGO_URI ?? 'mongodb://127.0.0.1:27027/';
-  // Wiped only when this run starts FerretDB: another run's FerretDB may be using the files.
-  const mongoPort = mongoLocalPort(mongoUri);
-  if (mongoPort !== undefined && !(await isPortOpen(mongoPort))) rmSync(path.join(dataDirectory, 'ferretdb'), { recursive: true, force: true });
-  services.push(await ensureTemporal({ address: temporalAddress, uiPort: 18233, logDirectory: dataDirectory, headless: true }));
-  services.push(await ensureFerretDB({ mongoUri, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory: dataDirectory }));
+  // A folder per port (runs on other ports never share files), wiped only when this run starts FerretDB:
+  // another run's FerretDB may be using it.
+  const mongoPort = mongoLocalPort(mongoUri) ?? 27027;
+  const ferretDirectory = path.join(dataDirectory, `ferretdb-${mongoPort}`);
+  if (!(await isPortOpen(mongoPort))) rmSync(ferretDirectory, { recursive: true, force: true });
+  services.push(await ensureTemporal({ address: temporalAddress, uiPort: (localPortOf(temporalAddress) ?? 17233) + 1000, logDirectory: dataDirectory, headless: true }));
+  services.push(await ensureFerretDB({ mongoUri, dataDirectory: ferretDirectory, logDirectory: dataDirectory }));
   // Bundled once here: webpack takes seconds per worker otherwise.
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: undefined });
   mkdirSync(dataDirectory, { recursive: true });
