@@ -10,7 +10,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { createTemporalClient } from '../shared/temporal-client.ts';
+import { durachatConversation, durachatEndpoint, durachatModel, durachatRunKind, durachatUser } from '../shared/search-attributes.ts';
 import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 import { startChatStack, type ChatStack } from './helpers/chat-stack.ts';
 import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
@@ -241,5 +243,39 @@ describe('runs that end in unusual ways', () => {
     const reply = await savedReply(created.conversationId, created.responseMessageId);
     assert.equal(reply.text, original);
     assert.equal(reply.error, false);
+  });
+
+  test('operators find a run in Temporal by user, conversation, endpoint, model and kind; its memo and steps say what it is', async () => {
+    const erin = await registerAndLogin(http, 'operator');
+    const result = await requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      token: erin.token,
+      body: { endpoint: 'demo', model: 'demo-fast', text: 'find me [tokens=5]', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID },
+    });
+    const created = result.events[0]!.data;
+    const temporal = createTemporalClient(stack.app.config.TEMPORAL_ADDRESS, stack.app.config.TEMPORAL_NAMESPACE);
+    try {
+      const handle = temporal.client.workflow.getHandle(`chat-${created.responseMessageId}`);
+      const description = await handle.describe();
+      assert.equal(description.typedSearchAttributes.get(durachatUser), erin.user.id);
+      assert.equal(description.typedSearchAttributes.get(durachatConversation), created.conversationId);
+      assert.equal(description.typedSearchAttributes.get(durachatEndpoint), 'demo');
+      assert.equal(description.typedSearchAttributes.get(durachatModel), 'demo-fast');
+      assert.equal(description.typedSearchAttributes.get(durachatRunKind), 'chat');
+      assert.equal((description.memo as { title?: string }).title, 'New Chat');
+      const found = await until('the run in a visibility query', async () => {
+        const runs = [];
+        for await (const execution of temporal.client.workflow.list({ query: `DurachatUser = "${erin.user.id}" AND DurachatRunKind = "chat"` })) runs.push(execution.workflowId);
+        return runs.length > 0 ? runs : undefined;
+      });
+      assert.deepEqual(found, [`chat-${created.responseMessageId}`]);
+      const history = await handle.fetchHistory();
+      const summaries = (history.events ?? [])
+        .filter((event) => event.activityTaskScheduledEventAttributes)
+        .map((event) => defaultPayloadConverter.fromPayload<string>(event.userMetadata!.summary!));
+      assert.ok(summaries.includes('stream the reply from demo-fast on demo'), summaries.join(' | '));
+    } finally {
+      await temporal.connection.close();
+    }
   });
 });

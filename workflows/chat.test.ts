@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
 import mongoose from 'mongoose';
 import { createActivities } from '../activities/index.ts';
 import { createProviderRegistry } from '../activities/providers/index.ts';
@@ -41,11 +42,13 @@ const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } }
 let environment: TestWorkflowEnvironment;
 let provider: FakeProvider;
 let worker: Worker;
+let failingWorker: Worker;
 let running: Promise<void>;
 const redis = createRedisClient('redis://127.0.0.1:6379', 'workflow-test');
 const tokenCounter = createTokenCounter({ maxThreads: 1 });
 let config: ReturnType<typeof loadConfig>;
 const taskQueue = `workflow-test-${randomUUID().slice(0, 8)}`;
+const failingQueue = `${taskQueue}-failing-save`;
 
 beforeAll(async () => {
   environment = await createLocalTestEnvironment();
@@ -66,11 +69,26 @@ beforeAll(async () => {
     countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
   });
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
-  running = worker.run();
+  // The same activities, except that saving the request fails for good (what the database down for longer
+  // than the retries looks like to the workflow).
+  failingWorker = await Worker.create({
+    connection: environment.nativeConnection,
+    taskQueue: failingQueue,
+    activities: {
+      ...activities,
+      saveRequest: async () => {
+        throw ApplicationFailure.nonRetryable('the database refused the write', 'DatabaseUnavailable');
+      },
+    },
+    maxHeartbeatThrottleInterval: '1 second',
+    ...workflowSource,
+  });
+  running = Promise.all([worker.run(), failingWorker.run()]).then(() => undefined);
 });
 
 afterAll(async () => {
   worker.shutdown();
+  failingWorker.shutdown();
   await running;
   await environment.teardown();
   await provider.close();
@@ -142,7 +160,11 @@ describe('chatWorkflow', () => {
     const run = await input('cancel me [tokens=200 rate=20]');
     const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue, args: [run] });
     const streamKey = createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId);
-    while (streamedText(await readAllEntries(redis, streamKey)).split(' ').length < 5) await new Promise((resolve) => setTimeout(resolve, 50));
+    const deadline = Date.now() + 20_000;
+    while (streamedText(await readAllEntries(redis, streamKey)).split(' ').length < 5) {
+      assert.ok(Date.now() < deadline, 'five words streamed within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await handle.cancel();
     assert.deepEqual(await handle.result(), { status: 'aborted' });
     const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string; unfinished: boolean }>();
@@ -161,5 +183,20 @@ describe('chatWorkflow', () => {
     assert.equal(provider.requestCount(key), 1);
     const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ error: boolean }>();
     assert.equal(reply!.error, true);
+  });
+
+  test('saving the request fails for good: the reply stops, the run still closes, and the turn is saved whole', async () => {
+    const run = await input('save fails [tokens=200 rate=20]', { generateTitle: false });
+    const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue: failingQueue, args: [run] });
+    const outcome = (await handle.result()) as { status: string; errorMessage: string };
+    assert.equal(outcome.status, 'error');
+    assert.match(outcome.errorMessage, /could not be saved: the database refused the write/);
+    const entries = await readAllEntries(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId));
+    assert.equal(entries.at(-1)!.event.type, 'error', 'clients are told');
+    // finishRun saved what saveRequest could not (insert-if-absent): the user's message is not lost.
+    const request = await Message.findOne({ messageId: run.userMessage!.messageId }).lean<{ text: string }>();
+    assert.equal(request!.text, 'save fails [tokens=200 rate=20]');
+    const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string }>();
+    assert.ok(reply, 'the reply (what was streamed, or the error) is saved');
   });
 });

@@ -275,6 +275,12 @@ export function createChatService(deps: {
       try {
         await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => temporal.workflow.getHandle(run.workflowId).cancel());
       } catch (error) {
+        // Already ended (e.g. terminated in the Temporal UI): nothing to stop; the run sweeper closes it
+        // within seconds, and the caller waits for that end event.
+        if (error instanceof WorkflowNotFoundError || /already completed|not found/i.test((error as Error).message)) {
+          log.info({ workflowId: run.workflowId }, 'abort: the workflow had already ended');
+          return;
+        }
         log.error({ err: error, workflowId: run.workflowId }, 'could not cancel the chat workflow');
         throw new UnavailableError('The chat service is unavailable right now; the reply could not be stopped.');
       }
