@@ -1,4 +1,5 @@
-import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
+import { NotFoundError } from '../../shared/errors.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
 
@@ -16,19 +17,6 @@ interface Cursor {
   conversationId: string;
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(value: string): Cursor {
-  try {
-    const cursor = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Cursor;
-    if (typeof cursor.conversationId !== 'string' || Number.isNaN(Date.parse(cursor.updatedAt))) throw new Error('shape');
-    return cursor;
-  } catch {
-    throw new ValidationError('cursor: is not a cursor this server issued');
-  }
-}
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -59,7 +47,7 @@ export function createConversationService() {
       if (input.tags?.length) filter.tags = { $in: input.tags };
       if (input.search) filter.title = { $regex: escapeRegex(input.search), $options: 'i' };
       if (input.cursor) {
-        const cursor = decodeCursor(input.cursor);
+        const cursor = decodeCursor<Cursor>(input.cursor, (cursor) => typeof cursor.conversationId === 'string' && isDateString(cursor.updatedAt));
         const comparison = direction === -1 ? '$lt' : '$gt';
         const at = new Date(cursor.updatedAt);
         filter.$or = [{ updatedAt: { [comparison]: at } }, { updatedAt: at, conversationId: { [comparison]: cursor.conversationId } }];

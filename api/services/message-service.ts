@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { Message } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
@@ -21,19 +22,6 @@ interface MessageCursor {
   messageId: string;
 }
 
-function encodeCursor(cursor: MessageCursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(value: string): MessageCursor {
-  try {
-    const cursor = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as MessageCursor;
-    if (typeof cursor.messageId !== 'string' || typeof cursor.createdAt !== 'string' || Number.isNaN(Date.parse(cursor.createdAt))) throw new Error('shape');
-    return cursor;
-  } catch {
-    throw new ValidationError('cursor: is not a cursor this server issued');
-  }
-}
 
 export interface Feedback {
   rating: 'thumbsUp' | 'thumbsDown';
@@ -55,7 +43,7 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
       const order = input.direction === 'asc' ? 1 : -1;
       const filter: Record<string, unknown> = { conversationId, user: userId };
       if (input.cursor) {
-        const cursor = decodeCursor(input.cursor);
+        const cursor = decodeCursor<MessageCursor>(input.cursor, (cursor) => typeof cursor.messageId === 'string' && isDateString(cursor.createdAt));
         const at = new Date(cursor.createdAt);
         const beyond = order === 1 ? '$gt' : '$lt';
         // The range on createdAt keeps the index scan bounded; the $or only settles ties.
