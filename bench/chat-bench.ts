@@ -40,6 +40,8 @@ const environment: Record<string, string> = {
   DEMO_PROVIDER_PORT: String(providerPort),
   DEMO_PROVIDER_URL: `http://127.0.0.1:${providerPort}/v1`,
   CONCURRENT_MESSAGE_MAX: '2000',
+  // One user drives every stream, so the per-user open-stream cap is lifted too.
+  SSE_MAX_STREAMS_PER_USER: '5000',
   LOGIN_MAX: '1000',
   REGISTER_MAX: '1000',
 };

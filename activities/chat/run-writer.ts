@@ -2,13 +2,31 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
-import type { RunEvent, SequencedEvent } from '../../shared/run-events.ts';
+import { messageStepId, type RunEvent, type SequencedEvent } from '../../shared/run-events.ts';
 import type { RunRegistry } from '../../shared/run-registry.ts';
 import { appendFenced, parseEntries, rebuildStream } from '../../shared/run-stream.ts';
 
-/** What an attempt heartbeats: its events after `created`, so a successor can rebuild a stream Redis lost. */
+/**
+ * What an attempt heartbeats: the run's events after `created`, so a successor can rebuild a stream Redis
+ * lost. Compact (deltas as `[seq, 't' | 'r', text]`, the step id implied): it is sent every second.
+ */
 export interface AttemptProgress {
-  events: SequencedEvent[];
+  entries: Array<[number, 't' | 'r', string] | [number, 'e', RunEvent]>;
+}
+
+export function encodeProgress(events: readonly SequencedEvent[]): AttemptProgress {
+  return {
+    entries: events.map(({ seq, event }) =>
+      event.type === 'text' ? [seq, 't', event.text] : event.type === 'reasoning' ? [seq, 'r', event.text] : [seq, 'e', event],
+    ),
+  };
+}
+
+export function decodeProgress(progress: AttemptProgress | undefined, stepId: string): SequencedEvent[] {
+  if (!Array.isArray(progress?.entries)) return [];
+  return progress.entries.map(([seq, kind, value]) =>
+    kind === 't' ? { seq, event: { type: 'text', stepId, text: value as string } } : kind === 'r' ? { seq, event: { type: 'reasoning', stepId, text: value as string } } : { seq, event: value as RunEvent },
+  );
 }
 
 /** Redis could not be reached for longer than the writer waits: retried by Temporal like any transient failure. */
@@ -91,9 +109,13 @@ export async function openRunWriter(options: RunWriterOptions) {
   } else {
     // The stream is gone (Redis lost it) or was never there: rebuild from the previous attempt's
     // heartbeat, if any, else from `created` alone.
-    if (options.previous?.events.length) events = [created, ...options.previous.events.filter((item) => item.seq > 1)];
+    const previous = decodeProgress(options.previous, messageStepId(input.responseMessageId)).filter((item) => item.seq > 1);
+    if (previous.length > 0) events = [created, ...previous];
     await withRedis(() => rebuild(existing.length === 0 ? 'stream missing at attempt start' : 'stream lacks its first event'));
   }
+
+  let cachedProgress: AttemptProgress = { entries: [] };
+  let progressFor = -1;
 
   return {
     /** Every event of the run so far, in order (including the ones earlier attempts wrote). */
@@ -103,8 +125,13 @@ export async function openRunWriter(options: RunWriterOptions) {
     get lastSeq(): number {
       return events.at(-1)!.seq;
     },
+    /** The heartbeat details; rebuilt only when events were added since the last call. */
     progress(): AttemptProgress {
-      return { events: events.slice(1) };
+      if (progressFor !== events.length) {
+        cachedProgress = encodeProgress(events.slice(1));
+        progressFor = events.length;
+      }
+      return cachedProgress;
     },
     /** Appends the next event; fenced (a newer attempt wins), rebuilt if Redis lost the stream. */
     async append(event: RunEvent): Promise<void> {
