@@ -10,12 +10,14 @@ import { createAccountLoginLimit, createIpRateLimit } from './plugins/rate-limit
 import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { clientDefaultsRoutes } from './routes/client-defaults.ts';
 import { convoRoutes } from './routes/convos.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { startupRoutes } from './routes/startup.ts';
 import { createAuthService } from './services/auth-service.ts';
 import { createConversationService } from './services/conversation-service.ts';
+import { createFavoritesService } from './services/favorites-service.ts';
 import { createMessageService } from './services/message-service.ts';
 import { createChatService } from './services/chat-service.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
@@ -70,6 +72,7 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, accountLoginLimit, registerLimit });
   await instance.register(convoRoutes, { prefix: '/api/convos', conversations });
   await instance.register(messageRoutes, { prefix: '/api/messages', messages });
+  await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
   // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
   // follower of this process over a few Redis connections, and the sweeper that closes runs whose
   // workflow ended without closing them.

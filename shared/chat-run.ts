@@ -37,6 +37,8 @@ export interface ChatRunInput {
   created: CreatedEvent;
   /** The conversation's title when the run started (the Temporal memo shows it). */
   title?: string;
+  /** When the API started the run (ISO); a client's `generationCreatedAt` is this in epoch ms. */
+  runCreatedAt?: string;
   /** Where the turn's background work (the title) runs; absent in runs started before queues were split. */
   backgroundTaskQueue?: string;
 }

@@ -78,6 +78,9 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) }
     : await Conversation.findOneAndUpdate({ conversationId: input.conversationId, user: input.userId }, { $set: conversationSettings(input) }, { returnDocument: 'after' }).lean<Record<string, unknown>>();
 
+  // The run is marked ended before its end event is written: a client that checks the run's status when
+  // the end event arrives (LibreChat's newest client does) must already find it inactive.
+  await deps.runs.complete(input, outcome.status);
   if (!endsRun(last)) {
     const seq = (last?.seq ?? 1) + 1;
     if (failed) {
@@ -102,7 +105,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
       );
     }
   }
-  await deps.runs.complete(input, outcome.status);
+
   // For the title: the start of the reply, so generateTitle needs no database read.
   return { replyExcerpt: text.slice(0, TITLE_EXCERPT_CHARS) };
 }

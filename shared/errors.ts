@@ -1,6 +1,10 @@
 /** Domain errors carry no HTTP knowledge; api/plugins/error-handler.ts maps them to status codes. */
 export class DomainError extends Error {
-  constructor(message: string) {
+  /** A machine-readable reason clients branch on (e.g. LibreChat's `RUN_REPLACED`), sent as `code`. */
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = new.target.name;
   }

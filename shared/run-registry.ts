@@ -94,8 +94,9 @@ export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlS
         .zrem(keys.userActiveRuns(run.userId), run.streamId)
         .zrem(keys.runningRuns, run.streamId)
         .exec();
-      // Only clear the conversation's pointer if a newer run has not replaced it.
-      if ((await redis.get(mapping)) === run.streamId) await redis.del(mapping);
+      // The conversation's pointer stays as long as the ended run's stream (a client that resumes by
+      // conversation id gets the end frame), unless a newer run has replaced it.
+      if ((await redis.get(mapping)) === run.streamId) await redis.expire(mapping, options.ttlSeconds);
     },
 
     /** The run never started (Temporal refused): leave no trace. */

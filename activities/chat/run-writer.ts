@@ -77,7 +77,8 @@ export async function openRunWriter(options: RunWriterOptions) {
       responseMessageId: input.responseMessageId,
       workflowId: options.workflowId,
       status: 'running',
-      createdAt: new Date().toISOString(),
+      // The run's own start time: clients hold it as the generation's identity (generationCreatedAt).
+      createdAt: input.runCreatedAt ?? new Date().toISOString(),
     });
   }
 

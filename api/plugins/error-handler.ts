@@ -26,7 +26,9 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let status = 500;
     let message = 'Internal server error';
+    let code: string | undefined;
     if (error instanceof DomainError) {
+      code = error.code;
       status = statusByError.get(error.constructor) ?? 500;
       message = error.message;
       if (error instanceof RateLimitError) reply.header('retry-after', String(error.retryAfterSeconds));
@@ -41,7 +43,7 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance) => {
       reply.raw.end();
       return;
     }
-    reply.status(status).send({ message, requestId: request.id });
+    reply.status(status).send({ message, ...(code ? { code } : {}), requestId: request.id });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ message: `Route ${request.method} ${request.url.split('?')[0]} not found`, requestId: request.id });

@@ -190,6 +190,7 @@ export function createChatService(deps: {
       created: createdEvent,
       title: conversationTitle,
       backgroundTaskQueue: config.TASK_QUEUES.background,
+      runCreatedAt: run.createdAt,
     };
     try {
       await Promise.all([runs.register(run), appendUnfenced(redis, keys.chatStream(streamId), { seq: 1, event: createdEvent }, runKeyLifetimeSeconds(config.CHAT_STREAM_TTL_SECONDS))]);

@@ -63,3 +63,16 @@ export function encodeLibreChatEvent(event: RunEvent): EncodedEvent | undefined 
 export function formatSse(item: SequencedEvent, encoded: EncodedEvent): string {
   return `id: 0-${item.seq}\nevent: ${encoded.event}\ndata: ${JSON.stringify(encoded.data)}\n\n`;
 }
+
+/**
+ * The same events for LibreChat's newest client (generation protocol 2): terminal frames carry
+ * `generationProtocolVersion`, and an error names itself in `error` (the client shows `text`, `message`
+ * or `error`).
+ */
+export function encodeProtocol2Event(event: RunEvent): EncodedEvent | undefined {
+  const encoded = encodeLibreChatEvent(event);
+  if (!encoded) return undefined;
+  if (event.type === 'error') return { event: 'error', data: { ...(encoded.data as object), error: event.message, message: event.message, generationProtocolVersion: 2 } };
+  if (event.type === 'final') return { event: 'message', data: { ...(encoded.data as object), generationProtocolVersion: 2 } };
+  return encoded;
+}

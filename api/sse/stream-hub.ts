@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ServerResponse } from 'node:http';
 import type { SequencedEvent } from '../../shared/run-events.ts';
 import { endsRun, entryId, readEvents, readLastEvent } from '../../shared/run-stream.ts';
-import { encodeLibreChatEvent, formatSse } from './librechat-encoder.ts';
+import { encodeLibreChatEvent, encodeProtocol2Event, formatSse } from './librechat-encoder.ts';
 import { createStreamFollower, type StreamFollower } from './stream-follower.ts';
 import { createStreamReader, type HubLogger, type StreamReader } from './stream-reader.ts';
 
@@ -65,6 +65,12 @@ const READ_COUNT = 500;
 
 export function encodeForLibreChat(item: SequencedEvent): string | undefined {
   const encoded = encodeLibreChatEvent(item.event);
+  return encoded && formatSse(item, encoded);
+}
+
+/** The encoder for LibreChat's newest client (generation protocol 2). */
+export function encodeForProtocol2(item: SequencedEvent): string | undefined {
+  const encoded = encodeProtocol2Event(item.event);
   return encoded && formatSse(item, encoded);
 }
 

@@ -14,6 +14,13 @@ const userSchema = new Schema(
     role: { type: String, default: SystemRoles.USER },
     twoFactorEnabled: { type: Boolean, default: false },
     termsAccepted: { type: Boolean, default: false },
+    // Pinned agents, models and model specs, as LibreChat keeps them. Not selected by default: every
+    // authenticated request loads the user, and only the favorites routes need these.
+    favorites: {
+      type: [{ _id: false, agentId: String, model: String, endpoint: String, spec: String }],
+      default: undefined,
+      select: false,
+    },
   },
   { timestamps: true },
 );
