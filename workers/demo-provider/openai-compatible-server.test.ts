@@ -71,3 +71,15 @@ test('fail and drop directives produce OpenAI errors the SDK classifies', async 
   });
   assert.equal(provider.requestCount('d1'), 1);
 });
+
+test('demo-fast streams a plain message at a real model\'s pace; a tokens directive stays instant', async () => {
+  const startedAt = Date.now();
+  const stream = await client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'hello there' }], stream: true });
+  let chunks = 0;
+  for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) chunks += 1;
+  assert.equal(chunks, 300);
+  assert.ok(Date.now() - startedAt >= 1500, 'about 2 s for 300 tokens, not instant');
+  const instantAt = Date.now();
+  await client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'quick [tokens=300]' }] });
+  assert.ok(Date.now() - instantAt < 1500);
+});

@@ -1,7 +1,7 @@
 /**
  * What the fake provider answers, decided from the request alone so that a retry gets the same reply.
  *
- * Models: `demo-fast` (300 tokens, as fast as the socket allows), `demo-slow` (150 tokens at 10/s).
+ * Models: `demo-fast` (300 tokens at 150/s: a fast real model), `demo-slow` (150 tokens at 10/s).
  * Directives in the last user message steer tests and benchmarks:
  *   [tokens=N rate=T]             N tokens at T tokens/s (0 = no delay); any group may hold these
  *   [fail=STATUS times=K key=ID]  the first K requests carrying key ID answer STATUS (429, 500, 401...)
@@ -86,7 +86,9 @@ export function planReply(model: string, allMessages: ChatMessage[]): ReplyPlan 
   const groups = directiveGroups(lastUser);
   const find = (name: string) => groups.find((group) => group[name] !== undefined);
   const defaultCount = model === 'demo-slow' ? 150 : 300;
-  const defaultRate = model === 'demo-slow' ? 10 : 0;
+  // demo-fast streams like a fast real model (300 tokens in 2 s), so the demo shows streaming and no client
+  // sees an instant reply; a `tokens` directive (tests, benchmarks) keeps replies instant unless it sets a rate.
+  const defaultRate = model === 'demo-slow' ? 10 : find('tokens') ? 0 : 150;
   const count = Math.min(Number(find('tokens')?.tokens ?? defaultCount), 20000);
   // The reply depends on the whole conversation, so each turn of a chat gets its own text.
   const seed = messages.filter((message) => message.role !== 'assistant').map((message) => message.content).join('\n');
