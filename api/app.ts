@@ -11,14 +11,25 @@ import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { clientDefaultsRoutes } from './routes/client-defaults.ts';
+import { convoCopyRoutes } from './routes/convo-copies.ts';
 import { convoRoutes } from './routes/convos.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { promptCategoryRoutes, promptRoutes } from './routes/prompts.ts';
+import { presetRoutes } from './routes/presets.ts';
+import { shareRoutes } from './routes/share.ts';
+import { tagRoutes } from './routes/tags.ts';
 import { startupRoutes } from './routes/startup.ts';
 import { createAuthService } from './services/auth-service.ts';
+import { createConversationCopyService } from './services/conversation-copy-service.ts';
+import { createConversationImportService } from './services/conversation-import-service.ts';
 import { createConversationService } from './services/conversation-service.ts';
 import { createFavoritesService } from './services/favorites-service.ts';
 import { createMessageService } from './services/message-service.ts';
+import { createPresetService } from './services/preset-service.ts';
+import { createPromptService } from './services/prompt-service.ts';
+import { createShareService } from './services/share-service.ts';
+import { createTagService } from './services/tag-service.ts';
 import { createChatService } from './services/chat-service.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
 import { createRunSweeper } from './run-sweeper.ts';
@@ -71,7 +82,30 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(startupRoutes, { config, endpoints });
   await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, accountLoginLimit, registerLimit });
   await instance.register(convoRoutes, { prefix: '/api/convos', conversations });
+  await instance.register(convoCopyRoutes, {
+    prefix: '/api/convos',
+    copies: createConversationCopyService({ conversations }),
+    imports: createConversationImportService({ endpoints }),
+    importMaxFileSize: config.CONVERSATION_IMPORT_MAX_FILE_SIZE_BYTES,
+    forkLimit: createIpRateLimit(redis, keys, {
+      name: 'fork',
+      max: config.FORK_IP_MAX,
+      windowMinutes: config.FORK_IP_WINDOW,
+      message: `Too many conversation fork requests, please try again after ${config.FORK_IP_WINDOW} minute(s).`,
+    }),
+    importLimit: createIpRateLimit(redis, keys, {
+      name: 'import',
+      max: config.IMPORT_IP_MAX,
+      windowMinutes: config.IMPORT_IP_WINDOW,
+      message: `Too many conversation import requests, please try again after ${config.IMPORT_IP_WINDOW} minutes.`,
+    }),
+  });
   await instance.register(messageRoutes, { prefix: '/api/messages', messages });
+  await instance.register(promptRoutes, { prefix: '/api/prompts', prompts: createPromptService() });
+  await instance.register(promptCategoryRoutes);
+  await instance.register(tagRoutes, { prefix: '/api/tags', tags: createTagService({ conversations }) });
+  await instance.register(presetRoutes, { prefix: '/api/presets', presets: createPresetService() });
+  await instance.register(shareRoutes, { prefix: '/api/share', shares: createShareService({ conversations }) });
   await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
   // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
   // follower of this process over a few Redis connections, and the sweeper that closes runs whose

@@ -68,6 +68,13 @@ export const environmentSchema = z.object({
   SESSION_ABSOLUTE_EXPIRY: positiveInt.default(30 * 24 * 60 * 60 * 1000),
   CORS_ORIGINS: z.string().default('http://localhost:3080,http://127.0.0.1:3080'),
   BODY_LIMIT: positiveInt.default(1024 * 1024),
+  /** LibreChat's name and, as its `.env.example` suggests, a bound on one conversation-import upload. */
+  CONVERSATION_IMPORT_MAX_FILE_SIZE_BYTES: positiveInt.default(20 * 1024 * 1024),
+  /** LibreChat's FORK_IP_MAX/FORK_IP_WINDOW and IMPORT_IP_MAX/IMPORT_IP_WINDOW (minutes). */
+  FORK_IP_MAX: positiveInt.default(30),
+  FORK_IP_WINDOW: positiveInt.default(1),
+  IMPORT_IP_MAX: positiveInt.default(100),
+  IMPORT_IP_WINDOW: positiveInt.default(15),
 
   CONCURRENT_MESSAGE_MAX: positiveInt.default(2),
   CHAT_STREAM_MAXLEN: positiveInt.default(20000),

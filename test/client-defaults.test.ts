@@ -8,14 +8,8 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import {
   AuthType,
   fileConfigSchema,
-  tConversationTagSchema,
-  tPresetSchema,
   type ProjectListResponse,
-  type PromptGroupListResponse,
-  type TConversationTagsResponse,
   type TFile,
-  type TPreset,
-  type TSharedLinkGetResponse,
   type TTokenConfigMap,
   type TUserFavorite,
   type ToolCallResults,
@@ -41,14 +35,11 @@ afterAll(async () => {
 /** GET routes whose answer is fixed, with LibreChat's body for "feature off or empty". */
 const fixedAnswers: Array<[path: string, body: unknown]> = [
   ['/api/projects', { projects: [], nextCursor: null } satisfies ProjectListResponse],
-  ['/api/prompts/groups?limit=10', { promptGroups: [], pageNumber: '1', pageSize: '10', pages: '1', has_more: false, after: null } satisfies PromptGroupListResponse],
-  ['/api/prompts/all', [] satisfies PromptGroupListResponse['promptGroups']],
   ['/api/files', [] satisfies TFile[]],
   ['/api/files/config', {}],
   // The data-provider types this as a string map, but LibreChat's server sends booleans here.
   ['/api/files/speech/config/get', { sttExternal: false, ttsExternal: false }],
   ['/api/search/enable', false],
-  ['/api/tags', [] satisfies TConversationTagsResponse],
   // The data-provider types `expiresAt` as a string; LibreChat's server answers null when there is no key.
   ['/api/keys?name=openAI', { expiresAt: null }],
   ['/api/agents/tools/calls?conversationId=c1', [] satisfies ToolCallResults],
@@ -60,8 +51,6 @@ const fixedAnswers: Array<[path: string, body: unknown]> = [
     } satisfies VerifyToolAuthResponse,
   ],
   ['/api/agents/tools/execute_code/auth', { authenticated: true, message: AuthType.SYSTEM_DEFINED } satisfies VerifyToolAuthResponse],
-  ['/api/share/link/conversation-1', { success: false, shareId: null, conversationId: 'conversation-1' } satisfies TSharedLinkGetResponse],
-  ['/api/presets', [] satisfies TPreset[]],
 ];
 
 const steerPaths = ['/api/agents/chat/steer', '/api/agents/chat/steer/cancel', '/api/agents/chat/steer/arm'];
@@ -94,21 +83,6 @@ describe('feature-off answers', () => {
 
   test('the answers parse with the client\'s zod schemas', async () => {
     fileConfigSchema.parse((await http.get('/api/files/config', { token })).body);
-    tConversationTagSchema.array().parse((await http.get('/api/tags', { token })).body);
-    tPresetSchema.array().parse((await http.get('/api/presets', { token })).body);
-  });
-
-  test('GET /api/prompts/groups echoes the page size the client asked for', async () => {
-    assert.equal((await http.get('/api/prompts/groups?limit=25&name=x&category=y', { token })).body.pageSize, '25');
-    assert.equal((await http.get('/api/prompts/groups?pageSize=20', { token })).body.pageSize, '20');
-    assert.equal((await http.get('/api/prompts/groups', { token })).body.pageSize, '10');
-    const bad = await http.get('/api/prompts/groups?limit=ten', { token });
-    assert.equal(bad.status, 400);
-    assert.match(bad.body.message, /^limit: /);
-  });
-
-  test('GET /api/share/link/:conversationId refuses an id that is not one', async () => {
-    assert.equal((await http.get('/api/share/link/not%20an%20id', { token })).status, 400);
   });
 
   test('GET /api/agents/tools/:toolId/auth answers 404 for a tool LibreChat does not know', async () => {

@@ -76,4 +76,10 @@ test('the client\'s own request helpers work against durachat, and responses par
   assert.equal((archived as { isArchived: boolean }).isArchived, true);
   await dataService.deleteConversation({ conversationId } as never);
   await assert.rejects(() => dataService.getConversationById(conversationId), (error: { response?: { status: number } }) => error.response?.status === 404);
+
+  // The newest client's generation bookkeeping and the routes it calls at load.
+  assert.deepEqual((await dataService.getActiveJobs()).activeJobIds, []);
+  assert.deepEqual(await dataService.getFavorites(), []);
+  const favorites = await dataService.updateFavorites([{ model: 'demo-fast', endpoint: 'demo' }]);
+  assert.deepEqual(favorites, [{ model: 'demo-fast', endpoint: 'demo' }]);
 });

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { idSchema } from '../../shared/schemas.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 import { MAX_FAVORITES, type FavoritesService } from '../services/favorites-service.ts';
 import { parseInput } from '../validation.ts';
@@ -15,12 +14,6 @@ const favoriteSchema = z.union(
 const favoritesBody = z.object({
   favorites: z.array(favoriteSchema, { error: (issue) => (issue.input === undefined ? 'required' : 'must be an array') }),
 });
-/** The client sends `limit`; LibreChat also reads `pageSize` when `limit` is absent. */
-const promptGroupsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  pageSize: z.coerce.number().int().min(1).max(1000).optional(),
-});
-const conversationParams = z.object({ conversationId: idSchema });
 const toolParams = z.object({ toolId: z.string().max(128) });
 
 /**
@@ -59,25 +52,6 @@ export async function clientDefaultsRoutes(app: FastifyInstance, options: { endp
 
   // No chat projects yet (no issue covers them): LibreChat's empty first page.
   app.get('/api/projects', auth, async () => ({ projects: [], nextCursor: null }));
-
-  // Prompts and prompt groups: replaced by issue 7's prompts part.
-  app.get('/api/prompts/groups', auth, async (request) => {
-    const query = parseInput(promptGroupsQuery, request.query);
-    return { promptGroups: [], pageNumber: '1', pageSize: String(query.limit ?? query.pageSize ?? 10), pages: '1', has_more: false, after: null };
-  });
-  app.get('/api/prompts/all', auth, async () => []);
-
-  // Bookmarks (tags): replaced by issue 7's bookmarks part.
-  app.get('/api/tags', auth, async () => []);
-
-  // Presets: replaced by issue 7's presets part.
-  app.get('/api/presets', auth, async () => []);
-
-  // Share links: replaced by issue 7's share-links part. LibreChat answers this even with sharing off.
-  app.get('/api/share/link/:conversationId', auth, async (request) => {
-    const { conversationId } = parseInput(conversationParams, request.params);
-    return { success: false, shareId: null, conversationId };
-  });
 
   // Files: replaced by issue 11. `{}` is "no file config": the client then uses its defaults (LibreChat
   // sends an empty JSON body, which a fetch-based client cannot parse).

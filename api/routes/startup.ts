@@ -33,8 +33,9 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
     emailEnabled: false,
     showBirthdayIcon: false,
     helpAndFaqURL: '/',
-    sharedLinksEnabled: false,
-    publicSharedLinksEnabled: false,
+    // Share links are on, and their public view needs no login (LibreChat's defaults).
+    sharedLinksEnabled: true,
+    publicSharedLinksEnabled: true,
     interface: endpoints.interface,
     balance: { enabled: false },
     // durachat's own addition: the client may resume a run with GET /api/agents/chat/stream/:streamId.

@@ -34,6 +34,7 @@ export function createHttpClient(baseUrl: string) {
     post: <Body = any>(path: string, options?: Parameters<typeof call>[2]) => call<Body>('POST', path, options),
     put: <Body = any>(path: string, options?: Parameters<typeof call>[2]) => call<Body>('PUT', path, options),
     delete: <Body = any>(path: string, options?: Parameters<typeof call>[2]) => call<Body>('DELETE', path, options),
+    patch: <Body = any>(path: string, options?: Parameters<typeof call>[2]) => call<Body>('PATCH', path, options),
   };
 }
 export type HttpClient = ReturnType<typeof createHttpClient>;
