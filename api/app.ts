@@ -10,6 +10,8 @@ import { createAccountLoginLimit, createIpRateLimit } from './plugins/rate-limit
 import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { runControlRoutes } from './routes/run-control.ts';
+import { titleRoutes } from './routes/titles.ts';
 import { clientDefaultsRoutes } from './routes/client-defaults.ts';
 import { convoCopyRoutes } from './routes/convo-copies.ts';
 import { convoRoutes } from './routes/convos.ts';
@@ -105,7 +107,7 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(promptCategoryRoutes);
   await instance.register(tagRoutes, { prefix: '/api/tags', tags: createTagService({ conversations }) });
   await instance.register(presetRoutes, { prefix: '/api/presets', presets: createPresetService() });
-  await instance.register(shareRoutes, { prefix: '/api/share', shares: createShareService({ conversations }) });
+  await instance.register(shareRoutes, { prefix: '/api/share', config, endpoints, shares: createShareService({ conversations }) });
   await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
   // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
   // follower of this process over a few Redis connections, and the sweeper that closes runs whose
@@ -131,6 +133,8 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
   instance.addHook('onClose', async () => chat.drain());
   await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations, runs, chat, hub, followerLimits });
+  await instance.register(runControlRoutes, { prefix: '/api', redis, keys, runs, chat, conversations });
+  await instance.register(titleRoutes, { prefix: '/api', redis, keys, conversations });
 }
 
 declare module 'fastify' {

@@ -7,8 +7,9 @@ import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, NotFoundError, RateLimitError } from '../../shared/errors.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import type { RunInfo, RunRegistry } from '../../shared/run-registry.ts';
-import { endsRun, readEvents, readLastEvent } from '../../shared/run-stream.ts';
+import { endsRun, readEvents } from '../../shared/run-stream.ts';
 import { MAX_MESSAGE_TEXT_LENGTH, idSchema } from '../../shared/schemas.ts';
+import { generationCreatedAt } from '../services/run-views.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 import type { ChatService } from '../services/chat-service.ts';
 import type { ConversationService } from '../services/conversation-service.ts';
@@ -17,7 +18,6 @@ import type { FollowerLimits } from '../sse/follower-limits.ts';
 import { GENERATION_PROTOCOL_HEADER, speaksProtocol2, wantsJsonStart } from '../sse/client-protocol.ts';
 import { buildResumeState } from '../sse/resume-state.ts';
 import { encodeForLibreChat, encodeForProtocol2, type StreamHub } from '../sse/stream-hub.ts';
-import { encodeLibreChatEvent } from '../sse/librechat-encoder.ts';
 import { parseInput } from '../validation.ts';
 
 export interface ChatRouteDependencies {
@@ -72,36 +72,12 @@ const streamQuery = z.object({
   generationCreatedAt: z.string().regex(/^\d{1,16}$/, 'must be the generation\'s epoch in milliseconds').transform(Number).optional(),
   generationProtocolVersion: z.string().optional(),
 });
-const conversationParams = z.object({ conversationId: idSchema });
-const abortBody = z.union([
-  z.object({ streamId: idSchema, generationCreatedAt: z.number().int().optional() }),
-  // The newest client may abort a brand-new chat by `conversationId: 'new'` (its only running reply).
-  z.object({ conversationId: z.union([idSchema, z.literal('new')]), generationCreatedAt: z.number().int().optional() }),
-]);
-const titleBody = z.object({ conversationId: idSchema });
 /** SSE ids are `0-<seq>`, the event's place in its run. */
 const lastEventIdSchema = z.string().regex(/^0-\d{1,9}$/, 'must be an event id this server sent').transform((id) => Number(id.slice(2)));
 
-const TITLE_WAIT_MS = 10_000;
-
-function describeRun(run: RunInfo) {
-  return { streamId: run.streamId, conversationId: run.conversationId, responseMessageId: run.responseMessageId, status: run.status, createdAt: run.createdAt };
-}
-
-/** The generation's identity as LibreChat's clients hold it: the run's start, in epoch milliseconds. */
-function generationCreatedAt(run: RunInfo): number {
-  return Date.parse(run.createdAt);
-}
 
 export async function chatRoutes(app: FastifyInstance, options: ChatRouteDependencies) {
-  const { redis, keys, conversations, runs, chat, hub, followerLimits } = options;
-
-  /** A run the caller owns; anyone else's (or an unknown id) is 404, never 403. */
-  async function ownedRun(userId: string, streamId: string): Promise<RunInfo> {
-    const run = await runs.get(streamId);
-    if (!run || run.userId !== userId) throw new NotFoundError('Stream not found');
-    return run;
-  }
+  const { redis, keys, runs, chat, hub, followerLimits } = options;
 
   /** One of the user's open-stream slots, or 429 (each open stream holds server resources). */
   function acquireFollower(userId: string): () => void {
@@ -220,92 +196,4 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
       release();
     }
   });
-
-  app.get('/agents/chat/active', { preHandler: app.requireJwt }, async (request) => {
-    const active = await runs.listActive(authenticatedUser(request).id);
-    // `activeJobIds`: LibreChat's JSON clients mark these conversations as generating in the sidebar.
-    return { active: active.map(describeRun), activeJobIds: active.map((run) => run.conversationId) };
-  });
-
-  app.get('/agents/chat/status/:conversationId', { preHandler: app.requireJwt }, async (request, reply) => {
-    const user = authenticatedUser(request);
-    const { conversationId } = parseInput(conversationParams, request.params);
-    const run = await runs.findByConversation(user.id, conversationId);
-    if (speaksProtocol2(request)) {
-      reply.header(GENERATION_PROTOCOL_HEADER, '2');
-      // Inactive as soon as the run has ended: the client accepts a final frame only once this says so.
-      if (!run || run.status !== 'running') return { active: false, generationProtocolVersion: 2 };
-      const resumeState = buildResumeState(await readEvents(redis, keys.chatStream(run.streamId)));
-      return { active: true, generationProtocolVersion: 2, streamId: run.conversationId, status: 'running', aggregatedContent: resumeState.aggregatedContent, createdAt: generationCreatedAt(run), resumeState };
-    }
-    // A brand-new conversation exists only once the run's first activity saved it; the user's own
-    // run record is proof enough of ownership until then.
-    if (!run) await conversations.requireOwned(user.id, conversationId);
-    return run ? { active: run.status === 'running', ...describeRun(run) } : { active: false, conversationId };
-  });
-
-  app.post('/agents/chat/abort', { preHandler: app.requireJwt }, async (request) => {
-    const user = authenticatedUser(request);
-    const body = parseInput(abortBody, request.body);
-    let run: RunInfo | undefined;
-    if ('streamId' in body) run = await ownedRun(user.id, body.streamId);
-    else if (body.conversationId === 'new') {
-      // A new chat whose id the client has not learnt yet: its only running reply (of that generation).
-      const candidates = (await runs.listActive(user.id)).filter((candidate) => body.generationCreatedAt === undefined || generationCreatedAt(candidate) === body.generationCreatedAt);
-      if (candidates.length > 1) throw new ConflictError('More than one reply is running; name the conversation to stop.', 'AMBIGUOUS_ACTIVE_RUN');
-      run = candidates[0];
-    } else run = await runs.findByConversation(user.id, body.conversationId);
-    if (!run || run.userId !== user.id) throw new NotFoundError('No running reply for this conversation');
-    if (body.generationCreatedAt !== undefined && body.generationCreatedAt !== generationCreatedAt(run)) {
-      throw new ConflictError('A newer reply has replaced the one to stop.', 'RUN_REPLACED');
-    }
-    const protocol = speaksProtocol2(request) ? { generationProtocolVersion: 2 } : {};
-    const wasRunning = run.status === 'running';
-    if (wasRunning) await chat.abort(run);
-    // Answer with the run's end event once the workflow has saved the partial reply (polled: an abort
-    // holds no connection of its own). `success`/`aborted` are what LibreChat's JSON clients read.
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      const last = await readLastEvent(redis, keys.chatStream(run.streamId));
-      if (last && endsRun(last)) {
-        const encoded = encodeLibreChatEvent(last.event)!;
-        const settledFirst = !wasRunning || !(last.event.type === 'final' && last.event.aborted);
-        return {
-          ...(encoded.data as Record<string, unknown>),
-          streamId: run.streamId,
-          conversationId: run.conversationId,
-          // The newest client reads `aborted` as the stopped stream's id; older ones read the final event.
-          ...(!protocol.generationProtocolVersion ? { success: true } : settledFirst ? { success: false, settled: true, code: 'RUN_ALREADY_SETTLED' } : { success: true, aborted: run.conversationId }),
-          ...protocol,
-        };
-      }
-      if (!last) break;
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
-    return { streamId: run.streamId, conversationId: run.conversationId, aborted: true, pending: true, success: true, ...protocol };
-  });
-
-  /** The title the run generated (new conversations); waits briefly, as the client asks right after `final`. */
-  async function generatedTitle(userId: string, conversationId: string) {
-    const conversation = await conversations.requireOwned(userId, conversationId);
-    const deadline = Date.now() + TITLE_WAIT_MS;
-    while (Date.now() < deadline) {
-      const title = await redis.get(keys.generatedTitle(userId, conversationId));
-      if (title) return { title };
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    const latest = await conversations.requireOwned(userId, conversationId);
-    if (latest.title && latest.title !== 'New Chat') return { title: latest.title };
-    throw new NotFoundError(`Title not found for conversation ${conversation.conversationId}`);
-  }
-
-  app.get('/convos/gen_title/:conversationId', { preHandler: app.requireJwt }, async (request) => {
-    const { conversationId } = parseInput(conversationParams, request.params);
-    return generatedTitle(authenticatedUser(request).id, conversationId);
-  });
-  app.post('/convos/gen_title', { preHandler: app.requireJwt }, async (request) => {
-    const { conversationId } = parseInput(titleBody, request.body);
-    return generatedTitle(authenticatedUser(request).id, conversationId);
-  });
-
 }
