@@ -31,6 +31,17 @@ const fileSchema = z.object({
           streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
         })
         .optional(),
+      /** Enabled by ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for a compatible server or proxy). */
+      anthropic: z
+        .object({
+          models: modelsSchema,
+          titleModel: z.string().optional(),
+          maxContextTokens: z.number().int().positive().optional(),
+          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+          /** Extended thinking: the token budget given to it (off when unset). */
+          thinkingBudget: z.number().int().min(1024).max(128_000).optional(),
+        })
+        .optional(),
       custom: z.array(customEndpointSchema).default([]),
     })
     .default({ custom: [] }),
@@ -39,7 +50,7 @@ const fileSchema = z.object({
 /** One endpoint as the API, the workflow and the activities see it. */
 export interface ResolvedEndpoint {
   name: string;
-  type: 'openAI' | 'custom';
+  type: 'openAI' | 'anthropic' | 'custom';
   baseURL?: string;
   apiKey: string;
   models: string[];
@@ -53,6 +64,8 @@ export interface ResolvedEndpoint {
    * waiting for the activity's 10-minute bound. Per endpoint: reasoning models may think silently a while.
    */
   streamIdleTimeoutMs: number;
+  /** Anthropic extended thinking budget, when enabled. */
+  thinkingBudgetTokens?: number;
   order: number;
 }
 
@@ -106,6 +119,23 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       maxContextTokens: openAI.maxContextTokens ?? 128000,
       streamIdleTimeoutMs: openAI.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
       order: 0,
+    });
+  }
+  const anthropic = parsed.data.endpoints.anthropic;
+  if (anthropic && config.ANTHROPIC_API_KEY) {
+    endpoints.push({
+      name: 'anthropic',
+      type: 'anthropic',
+      baseURL: config.ANTHROPIC_BASE_URL,
+      apiKey: config.ANTHROPIC_API_KEY,
+      models: anthropic.models.default,
+      titleConvo: true,
+      titleModel: anthropic.titleModel,
+      modelDisplayLabel: 'Claude',
+      maxContextTokens: anthropic.maxContextTokens ?? 200_000,
+      streamIdleTimeoutMs: anthropic.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+      thinkingBudgetTokens: anthropic.thinkingBudget,
+      order: endpoints.length,
     });
   }
   for (const custom of parsed.data.endpoints.custom) {

@@ -1,11 +1,12 @@
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { createAnthropicProvider } from './anthropic.ts';
 import { createOpenAIProvider } from './openai.ts';
 import type { ModelProvider } from './provider.ts';
 
 /** Which provider module serves each endpoint type. A new SDK: one module and one line here. */
 export function createProviderRegistry() {
   const openAI = createOpenAIProvider();
-  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI };
+  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI, anthropic: createAnthropicProvider() };
   return {
     providerFor(endpoint: ResolvedEndpoint): ModelProvider {
       return byType[endpoint.type];

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { planReply, remainingTokens, type ChatMessage } from './reply-script.ts';
+import { handleAnthropicMessages } from './anthropic-messages.ts';
+import { planReply, remainingTokens, type ChatMessage, type ReplyPlan } from './reply-script.ts';
+import { paceTokens, type PacingOptions } from './token-pacer.ts';
 
 /**
- * A local server that speaks OpenAI's chat-completions wire protocol (streaming SSE chunks, usage in the
+ * A local server that speaks OpenAI's chat-completions wire protocol and (on `/v1/messages`) Anthropic's
+ * Messages protocol (anthropic-messages.ts); this comment describes the OpenAI half. It speaks OpenAI's protocol (streaming SSE chunks, usage in the
  * last chunk when `stream_options.include_usage` is set, OpenAI's error JSON), so the real `openai` SDK
  * talks to it unchanged. It backs the keyless demo endpoint, the tests and the benchmarks.
  */
@@ -50,6 +53,24 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
   let totalRequests = 0;
   let lastMessages: ChatMessage[] = [];
 
+  /** Counts a request against its plan's failure rules and says which failure (if any) to play now. */
+  function countAttempt(plan: ReplyPlan) {
+    for (const rule of [plan.fail, plan.drop, plan.stall]) {
+      if (rule) attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
+    }
+  }
+  function failurePlan(plan: ReplyPlan): PacingOptions {
+    return {
+      tokensPerSecond: plan.tokensPerSecond,
+      dropAfter: plan.drop && attemptsByKey.get(plan.drop.key)! <= plan.drop.times ? plan.drop.afterTokens : undefined,
+      stallAfter: plan.stall && attemptsByKey.get(plan.stall.key)! <= plan.stall.times ? plan.stall.afterTokens : undefined,
+    };
+  }
+  function failsNow(plan: ReplyPlan): number | undefined {
+    const attempts = plan.fail ? attemptsByKey.get(plan.fail.key)! : 0;
+    return plan.fail && attempts > plan.fail.after && attempts <= plan.fail.after + plan.fail.times ? plan.fail.status : undefined;
+  }
+
   async function handleCompletion(request: IncomingMessage, response: ServerResponse) {
     let body: any;
     try {
@@ -65,11 +86,9 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     }
     lastMessages = messages;
     const plan = planReply(body.model, messages);
-    for (const rule of [plan.fail, plan.drop, plan.stall]) {
-      if (rule) attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
-    }
-    if (plan.fail && attemptsByKey.get(plan.fail.key)! > plan.fail.after && attemptsByKey.get(plan.fail.key)! <= plan.fail.after + plan.fail.times) {
-      const status = plan.fail.status;
+    countAttempt(plan);
+    const status = failsNow(plan);
+    if (status !== undefined) {
       if (status === 401) return sendError(response, 401, 'Incorrect API key provided: sk-demo.', 'invalid_request_error', 'invalid_api_key');
       if (status === 429) return sendError(response, 429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded');
       if (status === 400) return sendError(response, 400, 'Invalid request: the demo server was told to refuse it.', 'invalid_request_error', null);
@@ -101,40 +120,11 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     }
 
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    let closed = false;
-    response.on('close', () => {
-      closed = true;
-    });
     const chunk = (delta: object, finish: string | null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
     response.write(chunk({ role: 'assistant', content: '', refusal: null }, null));
-    const dropAfter = plan.drop && attemptsByKey.get(plan.drop.key)! <= plan.drop.times ? plan.drop.afterTokens : undefined;
-    const stallAfter = plan.stall && attemptsByKey.get(plan.stall.key)! <= plan.stall.times ? plan.stall.afterTokens : undefined;
-    const delayMs = plan.tokensPerSecond > 0 ? 1000 / plan.tokensPerSecond : 0;
-    const started = Date.now();
-    for (let index = 0; index < tokens.length; index += 1) {
-      if (closed) return;
-      if (dropAfter !== undefined && index >= dropAfter) {
-        // A mid-stream failure as the client sees it: what was sent arrives, then the socket closes
-        // without [DONE]. Flush first, or the client would see no response at all.
-        await new Promise((resolve) => response.write('', resolve));
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        response.socket?.destroy();
-        return;
-      }
-      if (stallAfter !== undefined && index >= stallAfter) {
-        // A provider that hangs mid-stream: what was sent arrives, then nothing, until the client gives up.
-        while (!closed) await new Promise((resolve) => setTimeout(resolve, 100));
-        return;
-      }
-      if (delayMs > 0) {
-        const due = started + (index + 1) * delayMs;
-        const wait = due - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-      if (closed) return;
-      response.write(chunk({ content: tokens[index] }, null));
-    }
+    const pacing = failurePlan(plan);
+    if ((await paceTokens(response, tokens, pacing, (token) => response.write(chunk({ content: token }, null)))) === 'over') return;
     response.write(chunk({}, finishReason));
     if (body.stream_options?.include_usage) {
       response.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, system_fingerprint: null, choices: [], usage })}\n\n`);
@@ -144,14 +134,26 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
 
   const server = http.createServer((request, response) => {
     totalRequests += 1;
+    // OpenAI's SDK sends a bearer token, Anthropic's an x-api-key header.
     const authorization = request.headers.authorization ?? '';
-    if (!authorization.startsWith('Bearer ') || (options.apiKey && authorization !== `Bearer ${options.apiKey}`)) {
+    const key = authorization.startsWith('Bearer ') ? authorization.slice(7) : (request.headers['x-api-key'] as string | undefined);
+    if (!key || (options.apiKey && key !== options.apiKey)) {
       return sendError(response, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
     const path = (request.url ?? '').split('?')[0];
     if (request.method === 'GET' && path === '/v1/models') {
       response.writeHead(200, { 'content-type': 'application/json' });
       return response.end(JSON.stringify({ object: 'list', data: ['demo-fast', 'demo-slow'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'durachat' })) }));
+    }
+    if (request.method === 'POST' && path === '/v1/messages') {
+      handleAnthropicMessages(request, response, {
+        readJson,
+        record: (messages) => (lastMessages = messages),
+        countAttempt,
+        failsNow,
+        failurePlan,
+      }).catch(() => response.destroy());
+      return;
     }
     if (request.method === 'POST' && path === '/v1/chat/completions') {
       handleCompletion(request, response).catch(() => response.destroy());

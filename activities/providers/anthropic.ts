@@ -1,0 +1,110 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { classifyAnthropicError } from './anthropic-errors.ts';
+import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
+
+/** System text apart, user/assistant turns alternating as Anthropic requires (adjacent turns of one role joined). */
+function toAnthropicMessages(messages: PromptMessage[]): { system?: string; messages: Anthropic.MessageParam[] } {
+  const system = messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n\n');
+  const turns: Anthropic.MessageParam[] = [];
+  for (const message of messages) {
+    if (message.role === 'system') continue;
+    const last = turns.at(-1);
+    if (last && last.role === message.role) last.content = `${last.content as string}\n\n${message.content}`;
+    else turns.push({ role: message.role, content: message.content });
+  }
+  return { ...(system ? { system } : {}), messages: turns };
+}
+
+/**
+ * Anthropic's Messages API through `@anthropic-ai/sdk`: text, extended thinking (as reasoning), tool-use
+ * argument deltas and usage. Continuation is `prefill`: Anthropic continues a last assistant message.
+ */
+export function createAnthropicProvider(): ModelProvider {
+  const clients = new Map<string, Anthropic>();
+  function clientFor(endpoint: ResolvedEndpoint): Anthropic {
+    let client = clients.get(endpoint.name);
+    if (!client) {
+      // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
+      client = new Anthropic({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 });
+      clients.set(endpoint.name, client);
+    }
+    return client;
+  }
+
+  return {
+    continuation: 'prefill',
+
+    async *stream(request: StreamRequest): AsyncIterable<ProviderChunk> {
+      const { parameters } = request;
+      // Anthropic refuses extended thinking with an assistant prefill: a continuation goes on without it.
+      const isPrefill = request.messages.at(-1)?.role === 'assistant';
+      const thinkingBudget = isPrefill ? undefined : request.endpoint.thinkingBudgetTokens;
+      let stream;
+      try {
+        stream = await clientFor(request.endpoint).messages.create(
+          {
+            model: request.model,
+            max_tokens: request.maxOutputTokens + (thinkingBudget ?? 0),
+            ...toAnthropicMessages(request.messages),
+            stream: true,
+            ...(thinkingBudget ? { thinking: { type: 'enabled' as const, budget_tokens: thinkingBudget } } : {}),
+            ...(parameters.temperature != null && !thinkingBudget ? { temperature: Math.min(parameters.temperature, 1) } : {}),
+            ...(parameters.top_p != null && !thinkingBudget ? { top_p: parameters.top_p } : {}),
+          },
+          { signal: request.signal },
+        );
+      } catch (error) {
+        throw classifyAnthropicError(error);
+      }
+      const toolCalls = new Map<number, { id: string; name: string }>();
+      let inputTokens = 0;
+      let cacheReadTokens: number | undefined;
+      let cacheWriteTokens: number | undefined;
+      const iterator = stream[Symbol.asyncIterator]();
+      while (true) {
+        let next: IteratorResult<Anthropic.RawMessageStreamEvent>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          throw classifyAnthropicError(error);
+        }
+        if (next.done) return;
+        const event = next.value;
+        if (event.type === 'message_start') {
+          inputTokens = event.message.usage.input_tokens;
+          cacheReadTokens = event.message.usage.cache_read_input_tokens ?? undefined;
+          cacheWriteTokens = event.message.usage.cache_creation_input_tokens ?? undefined;
+        } else if (event.type === 'content_block_start' && event.content_block.type === 'tool_use') {
+          toolCalls.set(event.index, { id: event.content_block.id, name: event.content_block.name });
+          yield { type: 'tool_call', index: event.index, id: event.content_block.id, name: event.content_block.name, argumentsDelta: '' };
+        } else if (event.type === 'content_block_delta') {
+          const delta = event.delta;
+          if (delta.type === 'text_delta') yield { type: 'text', text: delta.text };
+          else if (delta.type === 'thinking_delta') yield { type: 'reasoning', text: delta.thinking };
+          else if (delta.type === 'input_json_delta') {
+            const call = toolCalls.get(event.index);
+            yield { type: 'tool_call', index: event.index, id: call?.id ?? '', name: call?.name ?? '', argumentsDelta: delta.partial_json };
+          }
+        } else if (event.type === 'message_delta') {
+          yield { type: 'usage', inputTokens, outputTokens: event.usage.output_tokens, cacheReadTokens, cacheWriteTokens };
+          if (event.delta.stop_reason) yield { type: 'finish', reason: event.delta.stop_reason === 'end_turn' ? 'stop' : event.delta.stop_reason === 'max_tokens' ? 'length' : event.delta.stop_reason };
+        }
+      }
+    },
+
+    async complete(request: CompleteRequest): Promise<string> {
+      try {
+        const message = await clientFor(request.endpoint).messages.create(
+          { model: request.model, max_tokens: request.maxOutputTokens, ...toAnthropicMessages(request.messages), ...(request.temperature != null ? { temperature: request.temperature } : {}) },
+          { signal: request.signal },
+        );
+        return message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+      } catch (error) {
+        throw classifyAnthropicError(error);
+      }
+    },
+
+    classifyError: classifyAnthropicError,
+  };
+}
