@@ -19,7 +19,7 @@ import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { promptCategoryRoutes, promptRoutes } from './routes/prompts.ts';
 import { presetRoutes } from './routes/presets.ts';
-import { shareRoutes } from './routes/share.ts';
+import { publicShareLimit, shareRoutes } from './routes/share.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { startupRoutes } from './routes/startup.ts';
 import { createAuthService } from './services/auth-service.ts';
@@ -107,7 +107,13 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(promptCategoryRoutes);
   await instance.register(tagRoutes, { prefix: '/api/tags', tags: createTagService({ conversations }) });
   await instance.register(presetRoutes, { prefix: '/api/presets', presets: createPresetService() });
-  await instance.register(shareRoutes, { prefix: '/api/share', config, endpoints, shares: createShareService({ conversations }) });
+  await instance.register(shareRoutes, {
+    prefix: '/api/share',
+    config,
+    endpoints,
+    shares: createShareService({ conversations }),
+    publicLimit: createIpRateLimit(redis, keys, publicShareLimit),
+  });
   await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
   // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
   // follower of this process over a few Redis connections, and the sweeper that closes runs whose

@@ -20,7 +20,9 @@ export async function buildServer(dependencies: AppDependencies, options: { logg
     // On close only idle sockets are cut: a request that is starting a run gets its answer (the run's
     // id, or an error) instead of a reset. SSE followers are ended by the preClose hook (api/app.ts).
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    // Fastify's default (100) would turn a 128-character bookmark name, percent-encoded in the path (up to
+    // 9 characters each), into a 404; the routes' own schemas bound the decoded value.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1536 },
   });
   // 'idle' cuts the sockets idle when close begins; a request still running then leaves its keep-alive
   // socket idle once answered, which would hold close() for the keep-alive timeout: sweep until closed.

@@ -19,6 +19,25 @@ else
   say "npm dependencies are up to date"
 fi
 
+# --- Chromium for the browser test (npm test only) ---------------------------------------------------------
+# playwright-core drives Debian's chromium (its own browser downloads cannot reach the internet here). A failed
+# install does not stop the run: test/browser-protocol2.test.ts then fails and names the missing browser.
+if [ "${DURACHAT_SETUP_BROWSER:-}" = 1 ]; then
+  if [ -x /usr/bin/chromium ]; then
+    say "chromium is installed ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
+  else
+    say "installing chromium from Debian's packages for the browser test (about a minute)"
+    chromium_log=$(mktemp)
+    if (apt-get update -qq && apt-get install -y -qq chromium) >"$chromium_log" 2>&1; then
+      say "chromium installed"
+    else
+      say "installing chromium failed; the browser test will fail. Last lines of apt-get:"
+      tail -n 5 "$chromium_log" | sed 's/^/[setup]   /'
+    fi
+    rm -f "$chromium_log"
+  fi
+fi
+
 # --- Go tools -----------------------------------------------------------------------------------------
 # Built once per machine into $TOOLS_DIR; Go's module and build caches make a rebuild cheap too.
 build_with_progress() {

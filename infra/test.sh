@@ -3,5 +3,6 @@
 # need and stops what it started). Extra arguments go to vitest, e.g. `npm test -- test/chat.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash infra/setup.sh
+# The browser test needs Debian's chromium; setup installs it only for test runs, not for `npm start`.
+DURACHAT_SETUP_BROWSER=1 bash infra/setup.sh
 exec node_modules/.bin/vitest run "$@"

@@ -91,6 +91,8 @@ export const environmentSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
+  GOOGLE_API_KEY: z.string().min(1).optional(),
+  GOOGLE_BASE_URL: z.url().optional(),
   DEMO_PROVIDER_PORT: z.coerce.number().int().min(0).max(65535).default(3091),
   DEMO_PROVIDER_URL: z.url().optional(),
 });

@@ -42,6 +42,17 @@ const fileSchema = z.object({
           thinkingBudget: z.number().int().min(1024).max(128_000).optional(),
         })
         .optional(),
+      /** Enabled by GOOGLE_API_KEY (GOOGLE_BASE_URL for a proxy or compatible server). */
+      google: z
+        .object({
+          models: modelsSchema,
+          titleModel: z.string().optional(),
+          maxContextTokens: z.number().int().positive().optional(),
+          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+          /** Thinking budget; thoughts are streamed as reasoning (off when unset). */
+          thinkingBudget: z.number().int().min(0).max(32_768).optional(),
+        })
+        .optional(),
       custom: z.array(customEndpointSchema).default([]),
     })
     .default({ custom: [] }),
@@ -50,7 +61,7 @@ const fileSchema = z.object({
 /** One endpoint as the API, the workflow and the activities see it. */
 export interface ResolvedEndpoint {
   name: string;
-  type: 'openAI' | 'anthropic' | 'custom';
+  type: 'openAI' | 'anthropic' | 'google' | 'custom';
   baseURL?: string;
   apiKey: string;
   models: string[];
@@ -135,6 +146,23 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       maxContextTokens: anthropic.maxContextTokens ?? 200_000,
       streamIdleTimeoutMs: anthropic.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
       thinkingBudgetTokens: anthropic.thinkingBudget,
+      order: endpoints.length,
+    });
+  }
+  const google = parsed.data.endpoints.google;
+  if (google && config.GOOGLE_API_KEY) {
+    endpoints.push({
+      name: 'google',
+      type: 'google',
+      baseURL: config.GOOGLE_BASE_URL,
+      apiKey: config.GOOGLE_API_KEY,
+      models: google.models.default,
+      titleConvo: true,
+      titleModel: google.titleModel,
+      modelDisplayLabel: 'Gemini',
+      maxContextTokens: google.maxContextTokens ?? 1_000_000,
+      streamIdleTimeoutMs: google.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+      thinkingBudgetTokens: google.thinkingBudget,
       order: endpoints.length,
     });
   }

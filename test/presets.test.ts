@@ -51,11 +51,17 @@ describe('/api/presets', () => {
     assert.equal(updated.presetId, created.presetId);
     assert.deepEqual([updated.title, updated.temperature, updated.promptPrefix], ['Careful v2', 0.4, 'Be careful.']);
     assert.equal((await listPresets(user)).length, 1);
+    // Saving only the id changes nothing and answers the preset.
+    assert.equal((await savePreset(user, { presetId: created.presetId })).title, 'Careful v2');
 
     // The client's own id is kept; server-owned fields sent by the client are ignored.
     const named = await savePreset(user, { presetId: 'client-chosen-id', title: 'Named', endpoint: 'demo', user: 'someone-else' } as Partial<TPreset>);
     assert.equal(named.presetId, 'client-chosen-id');
     assert.equal(named.user, undefined);
+
+    // Plugin tools are kept by key, as LibreChat keeps them.
+    const withTools = await http.post('/api/presets', { token: user.token, body: { title: 'Tools', endpoint: 'demo', tools: [{ pluginKey: 'calculator', name: 'Calculator' }, 'web', 7] } });
+    assert.deepEqual(withTools.body.tools, ['calculator', 'web']);
   });
 
   test('one default preset at a time, listed first; defaultPreset false unsets it', async () => {

@@ -43,16 +43,25 @@ describe('/api/tags', () => {
     const first = await http.post('/api/tags', { token: user.token, body: { tag: 'work', description: 'Job things' } satisfies TConversationTagRequest });
     assert.equal(first.status, 200);
     const work = tConversationTagSchema.parse(first.body);
-    assert.deepEqual([work.tag, work.description, work.count, work.position, work.user], ['work', 'Job things', 0, 1, user.user.id]);
+    assert.deepEqual([work.tag, work.description, work.count, work.position, work.user], ['work', 'Job things', 0, 0, user.user.id]);
 
     const second = await http.post('/api/tags', { token: user.token, body: { tag: 'ideas', addToConversation: true, conversationId } satisfies TConversationTagRequest });
     assert.equal(second.status, 200);
-    assert.deepEqual([second.body.tag, second.body.count, second.body.position], ['ideas', 1, 2]);
+    assert.deepEqual([second.body.tag, second.body.count, second.body.position], ['ideas', 1, 1]);
     assert.deepEqual(await conversationTags(user, conversationId), ['ideas']);
+
+    // The client's bookmark form, opened outside a conversation, sends an empty conversationId.
+    // At the longest name, in a script that percent-encodes to 9 characters each, the tag is still addressable.
+    const longest = '書'.repeat(128);
+    const fromForm = await http.post('/api/tags', { token: user.token, body: { tag: longest, description: '', conversationId: '', addToConversation: false } });
+    assert.equal(fromForm.status, 200);
+    assert.equal(fromForm.body.count, 0);
+    assert.equal((await http.put(`/api/tags/${encodeURIComponent(longest)}`, { token: user.token, body: { description: 'long' } })).body.description, 'long');
+    assert.equal((await http.delete(`/api/tags/${encodeURIComponent(longest)}`, { token: user.token })).status, 200);
 
     const again = await http.post('/api/tags', { token: user.token, body: { tag: 'work' } });
     assert.equal(again.body._id, work._id);
-    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.position]), [['work', 1], ['ideas', 2]]);
+    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.position]), [['work', 0], ['ideas', 1]]);
     // GET /api/convos?tags= finds the bookmarked conversation.
     const filtered = await http.get('/api/convos?tags=ideas', { token: user.token });
     assert.deepEqual(filtered.body.conversations.map((c: { conversationId: string }) => c.conversationId), [conversationId]);
@@ -69,11 +78,15 @@ describe('/api/tags', () => {
     assert.deepEqual(set.body, ['a', 'b'] satisfies TTagConversationResponse);
     await http.put(`/api/tags/convo/${two.conversationId}`, { token: user.token, body: { tags: ['a'] } });
     // A new name became a bookmark at the end of the list.
-    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.count, tag.position]), [['a', 2, 1], ['b', 1, 2]]);
+    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.count, tag.position]), [['a', 2, 0], ['b', 1, 1]]);
 
     await http.put(`/api/tags/convo/${one.conversationId}`, { token: user.token, body: { tags: [] } });
     assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.count]), [['a', 1], ['b', 0]]);
     assert.deepEqual(await conversationTags(user, one.conversationId), []);
+
+    // Deleting a bookmarked conversation keeps the bookmark and recounts it.
+    await http.delete('/api/convos', { token: user.token, body: { arg: { conversationId: two.conversationId } } });
+    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.count]), [['a', 0], ['b', 0]]);
   });
 
   test('PUT /api/tags/:tag renames (conversations follow), describes and moves a tag', async () => {
@@ -88,9 +101,14 @@ describe('/api/tags', () => {
     assert.deepEqual([renamed.body.tag, renamed.body.description, renamed.body.count], ['zwei / 2', 'renamed', 1]);
     assert.deepEqual([...(await conversationTags(user, conversationId))].sort(), ['three', 'zwei / 2']);
 
-    const moved = await http.put('/api/tags/three', { token: user.token, body: { position: 1 } });
-    assert.equal(moved.body.position, 1);
-    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.position]), [['three', 1], ['one', 2], ['zwei / 2', 3]]);
+    // The client drops a row at its 0-based index and sends the whole row back with it.
+    const row = (await listTags(user)).find((tag) => tag.tag === 'three')!;
+    const moved = await http.put('/api/tags/three', { token: user.token, body: { ...row, position: 0 } });
+    assert.equal(moved.status, 200);
+    assert.equal(moved.body.position, 0);
+    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.position]), [['three', 0], ['one', 1], ['zwei / 2', 2]]);
+    await http.put('/api/tags/three', { token: user.token, body: { position: 99 } });
+    assert.deepEqual((await listTags(user)).map((tag) => tag.tag), ['one', 'zwei / 2', 'three']);
 
     // A name in use is a conflict; an unknown tag is a 404.
     const clash = await http.put('/api/tags/one', { token: user.token, body: { tag: 'three' } });
@@ -109,7 +127,7 @@ describe('/api/tags', () => {
     assert.equal(deleted.status, 200);
     assert.equal(tConversationTagSchema.parse(deleted.body).tag, 'a');
     assert.deepEqual(await conversationTags(user, conversationId), ['b']);
-    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.position]), [['b', 1], ['c', 2]]);
+    assert.deepEqual((await listTags(user)).map((tag) => [tag.tag, tag.position]), [['b', 0], ['c', 1]]);
     assert.equal((await http.delete('/api/tags/a', { token: user.token })).status, 404);
   });
 
@@ -138,10 +156,10 @@ describe('/api/tags', () => {
     const { conversationId } = await seedConversation(user.user.id);
     const cases: Array<[method: 'post' | 'put', path: string, body: unknown, message: RegExp]> = [
       ['post', '/api/tags', {}, /^tag: required$/],
-      ['post', '/api/tags', { tag: '   ' }, /^tag: must be 1 to 100 characters$/],
-      ['post', '/api/tags', { tag: 'x'.repeat(101) }, /^tag: must be 1 to 100 characters$/],
+      ['post', '/api/tags', { tag: '   ' }, /^tag: must be 1 to 128 characters$/],
+      ['post', '/api/tags', { tag: 'x'.repeat(129) }, /^tag: must be 1 to 128 characters$/],
       ['post', '/api/tags', { tag: 42 }, /^tag: must be a string$/],
-      ['post', '/api/tags', { tag: 'ok', description: 'd'.repeat(1001) }, /^description: must be at most 1000 characters$/],
+      ['post', '/api/tags', { tag: 'ok', description: 'd'.repeat(1049) }, /^description: must be at most 1048 characters$/],
       ['post', '/api/tags', { tag: 'ok', conversationId: 'not an id' }, /^conversationId: /],
       ['put', '/api/tags/ok', {}, /nothing to update/],
       ['put', '/api/tags/ok', { position: 1.5 }, /^position: must be a whole number$/],
@@ -161,7 +179,7 @@ describe('/api/tags', () => {
     const user = await registerAndLogin(http, 'tags-limit');
     const { conversationId } = await seedConversation(user.user.id);
     // Written directly: a hundred requests would only slow the suite down.
-    await ConversationTag.insertMany(Array.from({ length: 100 }, (_, index) => ({ user: user.user.id, tag: `t${index}`, position: index + 1 })));
+    await ConversationTag.insertMany(Array.from({ length: 100 }, (_, index) => ({ user: user.user.id, tag: `t${index}`, position: index })));
     const refused = await http.post('/api/tags', { token: user.token, body: { tag: 'one too many' } });
     assert.equal(refused.status, 400);
     assert.equal(refused.body.message, 'tag: at most 100 bookmarks per user');

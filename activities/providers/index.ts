@@ -1,12 +1,13 @@
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createAnthropicProvider } from './anthropic.ts';
+import { createGoogleProvider } from './google.ts';
 import { createOpenAIProvider } from './openai.ts';
 import type { ModelProvider } from './provider.ts';
 
 /** Which provider module serves each endpoint type. A new SDK: one module and one line here. */
 export function createProviderRegistry() {
   const openAI = createOpenAIProvider();
-  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI, anthropic: createAnthropicProvider() };
+  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI, anthropic: createAnthropicProvider(), google: createGoogleProvider() };
   return {
     providerFor(endpoint: ResolvedEndpoint): ModelProvider {
       return byType[endpoint.type];

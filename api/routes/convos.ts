@@ -9,7 +9,7 @@ const listQuery = z.object({
   cursor: z.string().max(512).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   isArchived: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
-  tags: z.union([z.string().max(100), z.array(z.string().max(100)).max(20)]).optional().transform((value) => (value === undefined ? undefined : [value].flat())),
+  tags: z.union([z.string().max(128), z.array(z.string().max(128)).max(20)]).optional().transform((value) => (value === undefined ? undefined : [value].flat())),
   search: z.string().max(200).optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
@@ -20,7 +20,7 @@ const updateBody = z.object({
       conversationId: idSchema,
       title: z.string().trim().min(1).max(200).optional(),
       isArchived: z.boolean().optional(),
-      tags: z.array(z.string().max(100)).max(50).optional(),
+      tags: z.array(z.string().max(128)).max(50).optional(),
     })
     .refine((arg) => arg.title !== undefined || arg.isArchived !== undefined || arg.tags !== undefined, 'nothing to update'),
 });

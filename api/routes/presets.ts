@@ -26,6 +26,10 @@ const presetBody = z
   .transform(({ presetId, ...preset }) => {
     // Server-owned fields are never taken from the client (LibreChat drops `user` too).
     const { _id, __v, user, createdAt, updatedAt, newPresetId, ...rest } = preset as Record<string, unknown>;
+    // LibreChat keeps plugin tools by key: the client may send the plugin objects.
+    if (Array.isArray(rest.tools)) {
+      rest.tools = rest.tools.map((tool) => (tool as { pluginKey?: unknown } | null)?.pluginKey ?? tool).filter((tool) => typeof tool === 'string');
+    }
     return { ...rest, ...(presetId ? { presetId } : {}) };
   });
 const deleteBody = z.object({ presetId: idSchema.nullish() });

@@ -38,6 +38,8 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
     publicSharedLinksEnabled: true,
     interface: endpoints.interface,
     balance: { enabled: false },
+    // The client checks an import's size against this before uploading it.
+    conversationImportMaxFileSize: config.CONVERSATION_IMPORT_MAX_FILE_SIZE_BYTES,
     // durachat's own addition: the client may resume a run with GET /api/agents/chat/stream/:streamId.
     resumableStreams: true,
   }));

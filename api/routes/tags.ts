@@ -5,19 +5,21 @@ import { authenticatedUser } from '../plugins/authenticate.ts';
 import type { TagService } from '../services/tag-service.ts';
 import { parseInput } from '../validation.ts';
 
-/** The same bound as `GET /api/convos?tags=` and `POST /api/convos/update`. */
+/** The bounds LibreChat's bookmark form enforces (128 and 1048 characters). */
+export const MAX_TAG_LENGTH = 128;
 const tagName = z
   .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
   .trim()
-  .min(1, 'must be 1 to 100 characters')
-  .max(100, 'must be 1 to 100 characters');
-const description = z.string({ error: 'must be a string' }).max(1000, 'must be at most 1000 characters');
+  .min(1, `must be 1 to ${MAX_TAG_LENGTH} characters`)
+  .max(MAX_TAG_LENGTH, `must be 1 to ${MAX_TAG_LENGTH} characters`);
+const description = z.string({ error: 'must be a string' }).max(1048, 'must be at most 1048 characters');
 
 const createBody = z.object({
   tag: tagName,
   description: description.optional(),
   addToConversation: z.boolean({ error: 'must be a boolean' }).optional(),
-  conversationId: idSchema.optional(),
+  // The client's form sends '' when it is not opened from a conversation.
+  conversationId: z.union([idSchema, z.literal('')]).optional(),
 });
 const updateBody = z
   .object({

@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import type { z } from 'zod';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ValidationError } from '../../shared/errors.ts';
@@ -5,6 +6,7 @@ import { findOperatorKey } from '../validation.ts';
 import { saveNewConversation } from './conversation-copy-service.ts';
 import { chatbotUiExportSchema, isChatbotUiExport, readChatbotUiExport } from './conversation-import/chatbot-ui-export.ts';
 import { chatGptExportSchema, isChatGptExport, readChatGptExport } from './conversation-import/chatgpt-export.ts';
+import { claudeExportSchema, isClaudeExport, readClaudeExport } from './conversation-import/claude-export.ts';
 import type { ImportedConversation } from './conversation-import/imported-conversation.ts';
 import { isLibreChatExport, libreChatExportSchema, readLibreChatExport } from './conversation-import/librechat-export.ts';
 
@@ -12,7 +14,7 @@ import { isLibreChatExport, libreChatExportSchema, readLibreChatExport } from '.
 export const MAX_IMPORT_CONVERSATIONS = 5_000;
 export const MAX_IMPORT_MESSAGES = 100_000;
 
-const SUPPORTED = 'a LibreChat conversation export, a ChatGPT conversations.json or a chatbot-ui export';
+const SUPPORTED = 'a LibreChat conversation export, a ChatGPT or Claude conversations.json or a chatbot-ui export';
 
 /** Zod's first problem as a sentence that names the format and where in the file it is. */
 function parseExport<Schema extends z.ZodType>(schema: Schema, json: unknown, format: string): z.output<Schema> {
@@ -23,8 +25,9 @@ function parseExport<Schema extends z.ZodType>(schema: Schema, json: unknown, fo
   throw new ValidationError(`The file looks like ${format} but is malformed${where}: ${issue.message}`);
 }
 
-/** LibreChat's format detection order: ChatGPT (an array), chatbot-ui (`version` + `history`), LibreChat. */
+/** LibreChat's format detection order: Claude, then ChatGPT (arrays), chatbot-ui (`version` + `history`), LibreChat. */
 export function readExport(json: unknown, now = new Date()): { format: string; conversations: ImportedConversation[] } {
+  if (isClaudeExport(json)) return { format: 'claude', conversations: readClaudeExport(parseExport(claudeExportSchema, json, 'a Claude export'), now) };
   if (isChatGptExport(json)) return { format: 'chatgpt', conversations: readChatGptExport(parseExport(chatGptExportSchema, json, 'a ChatGPT export'), now) };
   if (isChatbotUiExport(json)) return { format: 'chatbot-ui', conversations: readChatbotUiExport(parseExport(chatbotUiExportSchema, json, 'a chatbot-ui export'), now) };
   if (isLibreChatExport(json)) return { format: 'librechat', conversations: readLibreChatExport(parseExport(libreChatExportSchema, json, 'a LibreChat export'), now) };
@@ -56,6 +59,7 @@ export function createConversationImportService(dependencies: { endpoints: Endpo
       if (conversations.length === 0) throw new ValidationError('The file contains no conversations');
       if (conversations.length > MAX_IMPORT_CONVERSATIONS) throw new ValidationError(`The file contains more than ${MAX_IMPORT_CONVERSATIONS} conversations`);
       const messageCount = conversations.reduce((sum, conversation) => sum + conversation.messages.length, 0);
+      if (messageCount === 0) throw new ValidationError('The file contains no messages');
       if (messageCount > MAX_IMPORT_MESSAGES) throw new ValidationError(`The file contains more than ${MAX_IMPORT_MESSAGES} messages`);
       // Stored as given, so no key may read as a MongoDB operator or path.
       const badKey = findOperatorKey(conversations.map((conversation) => conversation.messages.map((message) => [message.content, message.feedback])));
@@ -66,8 +70,14 @@ export function createConversationImportService(dependencies: { endpoints: Endpo
         const settings = resolveEndpoint(conversation.settings);
         // Files and attachments name records of another system; the endpoint is the one resolved here.
         const messages = conversation.messages.map((message) => ({ ...message, endpoint: settings.endpoint, files: undefined, attachments: undefined }));
-        const saved = await saveNewConversation(userId, { title: conversation.title.slice(0, 200), createdAt: conversation.createdAt, settings, messages });
-        imported.push(saved.conversationId);
+        try {
+          const saved = await saveNewConversation(userId, { title: conversation.title.slice(0, 200), createdAt: conversation.createdAt, settings, messages });
+          imported.push(saved.conversationId);
+        } catch (error) {
+          // A value the schemas let through but the model cannot store is the file's fault, not the server's.
+          if (!(error instanceof mongoose.Error.ValidationError || error instanceof mongoose.Error.CastError)) throw error;
+          throw new ValidationError(`Conversation "${conversation.title}" cannot be stored (${imported.length} imported before it): ${(error as Error).message}`);
+        }
       }
       return { format, conversationIds: imported };
     },

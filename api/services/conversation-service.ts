@@ -1,6 +1,6 @@
 import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { Conversation, Message } from '../../shared/models/index.ts';
+import { Conversation, ConversationTag, Message, SharedLink } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
 
 export interface ListConversationsInput {
@@ -75,19 +75,28 @@ export function createConversationService() {
       return publicDocument(updated);
     },
 
-    /** Messages go first: a failure half-way leaves a conversation that can be deleted again, never orphans. */
+    /**
+     * Messages and share links go first: a failure half-way leaves a conversation that can be deleted again,
+     * never orphans. Bookmark counts are recounted after, as LibreChat's tag counts follow deletions.
+     */
     async remove(userId: string, conversationIds: string[]) {
-      const owned = await Conversation.find({ user: userId, conversationId: { $in: conversationIds } }, { conversationId: 1 }).lean<LeanConversation[]>();
+      const owned = await Conversation.find({ user: userId, conversationId: { $in: conversationIds } }, { conversationId: 1, tags: 1 }).lean<LeanConversation[]>();
       const ids = owned.map((conversation) => conversation.conversationId);
       if (ids.length === 0) throw new NotFoundError('Conversation not found');
+      await SharedLink.deleteMany({ user: userId, conversationId: { $in: ids } });
       const messages = await Message.deleteMany({ user: userId, conversationId: { $in: ids } });
       const conversations = await Conversation.deleteMany({ user: userId, conversationId: { $in: ids } });
+      for (const tag of new Set(owned.flatMap((conversation) => (Array.isArray(conversation.tags) ? (conversation.tags as string[]) : [])))) {
+        await ConversationTag.updateOne({ user: userId, tag }, { $set: { count: await Conversation.countDocuments({ user: userId, tags: tag }) } });
+      }
       return { acknowledged: true, deletedCount: conversations.deletedCount, messages: { deletedCount: messages.deletedCount } };
     },
 
     async removeAll(userId: string) {
+      await SharedLink.deleteMany({ user: userId });
       const messages = await Message.deleteMany({ user: userId });
       const conversations = await Conversation.deleteMany({ user: userId });
+      await ConversationTag.updateMany({ user: userId }, { $set: { count: 0 } });
       return { acknowledged: true, deletedCount: conversations.deletedCount, messages: { deletedCount: messages.deletedCount } };
     },
   };

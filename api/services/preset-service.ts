@@ -37,6 +37,8 @@ export function createPresetService() {
      */
     async save(userId: string, input: PresetInput) {
       const { presetId = randomUUID(), defaultPreset, ...fields } = input;
+      const existing = await Preset.findOne({ presetId }).lean<LeanPreset & { user: string }>();
+      if (existing && existing.user !== userId) throw new NotFoundError('Preset not found');
       const set: Record<string, unknown> = { ...fields };
       const unset: Record<string, ''> = {};
       if (defaultPreset === true) {
@@ -46,8 +48,6 @@ export function createPresetService() {
         delete set.order;
         Object.assign(unset, { defaultPreset: '', order: '' });
       }
-      const existing = await Preset.findOne({ presetId }).lean<LeanPreset & { user: string }>();
-      if (existing && existing.user !== userId) throw new NotFoundError('Preset not found');
       if (!existing) {
         if ((await Preset.countDocuments({ user: userId })) >= MAX_PRESETS_PER_USER) {
           throw new ValidationError(`at most ${MAX_PRESETS_PER_USER} presets per user`);
@@ -59,9 +59,13 @@ export function createPresetService() {
           if ((error as { code?: number }).code !== 11000) throw error;
         }
       }
-      const update: Record<string, unknown> = { $set: set };
+      // Only non-empty operators: FerretDB refuses an empty `$set`.
+      const update: Record<string, unknown> = {};
+      if (Object.keys(set).length > 0) update.$set = set;
       if (Object.keys(unset).length > 0) update.$unset = unset;
-      const saved = await Preset.findOneAndUpdate({ presetId, user: userId }, update, { returnDocument: 'after' }).lean<LeanPreset>();
+      const saved = Object.keys(update).length > 0
+        ? await Preset.findOneAndUpdate({ presetId, user: userId }, update, { returnDocument: 'after' }).lean<LeanPreset>()
+        : await Preset.findOne({ presetId, user: userId }).lean<LeanPreset>();
       if (!saved) throw new NotFoundError('Preset not found');
       return presetView(saved);
     },

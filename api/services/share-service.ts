@@ -91,11 +91,19 @@ export function createShareService(dependencies: { conversations: Pick<Conversat
     return link;
   }
 
+  async function requirePublic(shareId: string) {
+    const link = await SharedLink.findOne({ shareId, isPublic: true }).lean<LeanSharedLink>();
+    if (!link) throw new NotFoundError('Share not found');
+    return link;
+  }
+
   function requireTarget(messageIds: string[], targetMessageId: string | undefined) {
     if (targetMessageId !== undefined && !messageIds.includes(targetMessageId)) throw new ValidationError('targetMessageId: is not a message of this conversation');
   }
 
   return {
+    requirePublic,
+
     async create(userId: string, conversationId: string, targetMessageId?: string) {
       const conversation = await conversations.requireOwned(userId, conversationId);
       if (await SharedLink.exists({ user: userId, conversationId })) throw new ConflictError('Share already exists', 'SHARE_EXISTS');
@@ -153,8 +161,7 @@ export function createShareService(dependencies: { conversations: Pick<Conversat
      * was deleted shows nothing, so it answers 404 like an unknown link.
      */
     async getPublic(shareId: string) {
-      const link = await SharedLink.findOne({ shareId, isPublic: true }).lean<LeanSharedLink>();
-      if (!link) throw new NotFoundError('Share not found');
+      const link = await requirePublic(shareId);
       const stored = await Message.find({ user: link.user, conversationId: link.conversationId, messageId: { $in: link.messageIds } })
         .sort({ createdAt: 1, messageId: 1 })
         .lean<LeanMessage[]>();

@@ -39,10 +39,10 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
     const total = await ConversationTag.countDocuments({ user: userId });
     if (total + missing.length > MAX_TAGS_PER_USER) throw new ValidationError(`tag: at most ${MAX_TAGS_PER_USER} bookmarks per user`);
     const last = await ConversationTag.findOne({ user: userId }).sort({ position: -1 }).lean<LeanTag>();
-    let position = last?.position ?? 0;
+    let position = last ? last.position + 1 : 0;
     for (const tag of missing) {
-      position += 1;
       await insertIfAbsent(ConversationTag, { user: userId, tag, position, count: 0, ...(description !== undefined ? { description } : {}) });
+      position += 1;
     }
   }
 
@@ -52,7 +52,11 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
     return found;
   }
 
-  /** Moves the tags between two positions up or down by one, so `position` stays a dense order. */
+  /**
+   * Moves the tags between two positions up or down by one, so `position` stays a dense order. Positions
+   * count from 0 because the client's drag and drop sends the row's 0-based index (LibreChat's server
+   * counts from 1, which makes a dropped row land one place off).
+   */
   async function shiftPositions(userId: string, from: number, to: number) {
     if (from === to) return;
     if (from < to) await ConversationTag.updateMany({ user: userId, position: { $gt: from, $lte: to } }, { $inc: { position: -1 } });
@@ -91,11 +95,19 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
       if (changes.description !== undefined) set.description = changes.description;
       if (changes.position !== undefined) {
         const total = await ConversationTag.countDocuments({ user: userId });
-        const position = Math.min(Math.max(changes.position, 1), Math.max(total, 1));
+        const position = Math.min(Math.max(changes.position, 0), Math.max(total - 1, 0));
         await shiftPositions(userId, existing.position, position);
         set.position = position;
       }
-      if (Object.keys(set).length > 0) await ConversationTag.updateOne({ _id: existing._id }, { $set: set });
+      if (Object.keys(set).length > 0) {
+        try {
+          await ConversationTag.updateOne({ _id: existing._id }, { $set: set });
+        } catch (error) {
+          // The new name was taken by a request that ran alongside this one.
+          if ((error as { code?: number }).code === 11000) throw new ConflictError('Tag already exists');
+          throw error;
+        }
+      }
       const name = renamed ?? oldTag;
       if (renamed !== undefined) await recount(userId, [name]);
       return tagView(await requireTag(userId, name));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAnthropicMessages } from './anthropic-messages.ts';
+import { handleGeminiGenerate } from './gemini-generate.ts';
 import { planReply, remainingTokens, type ChatMessage, type ReplyPlan } from './reply-script.ts';
 import { paceTokens, type PacingOptions } from './token-pacer.ts';
 
@@ -134,9 +135,9 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
 
   const server = http.createServer((request, response) => {
     totalRequests += 1;
-    // OpenAI's SDK sends a bearer token, Anthropic's an x-api-key header.
+    // OpenAI's SDK sends a bearer token, Anthropic's an x-api-key header, Google's x-goog-api-key.
     const authorization = request.headers.authorization ?? '';
-    const key = authorization.startsWith('Bearer ') ? authorization.slice(7) : (request.headers['x-api-key'] as string | undefined);
+    const key = authorization.startsWith('Bearer ') ? authorization.slice(7) : ((request.headers['x-api-key'] ?? request.headers['x-goog-api-key']) as string | undefined);
     if (!key || (options.apiKey && key !== options.apiKey)) {
       return sendError(response, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
@@ -144,6 +145,13 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     if (request.method === 'GET' && path === '/v1/models') {
       response.writeHead(200, { 'content-type': 'application/json' });
       return response.end(JSON.stringify({ object: 'list', data: ['demo-fast', 'demo-slow'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'durachat' })) }));
+    }
+    const gemini = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent)$/.exec(path ?? '');
+    if (request.method === 'POST' && gemini) {
+      handleGeminiGenerate(request, response, decodeURIComponent(gemini[1]!), gemini[2] === 'streamGenerateContent', { readJson, record: (messages) => (lastMessages = messages), countAttempt, failsNow, failurePlan }).catch(() =>
+        response.destroy(),
+      );
+      return;
     }
     if (request.method === 'POST' && path === '/v1/messages') {
       handleAnthropicMessages(request, response, {

@@ -1,16 +1,30 @@
 import { z } from 'zod';
+import { ValidationError } from '../../../shared/errors.ts';
 import { ROOT_PARENT_MESSAGE_ID } from '../../../shared/models/index.ts';
 import type { TreeMessage } from '../message-tree.ts';
 import { exportDate, type ImportedConversation } from './imported-conversation.ts';
 
-const messageSchema: z.ZodType<Record<string, unknown> & { messageId: string; children?: unknown[] }> = z.looseObject({
+/**
+ * One message of an export; `children` are checked node by node while walking the tree (not by a recursive
+ * schema), so a long conversation exported as a deep tree cannot exhaust the stack.
+ */
+const messageSchema = z.looseObject({
   messageId: z.string().min(1).max(200),
   parentMessageId: z.string().max(200).nullish(),
   text: z.string().nullish(),
   content: z.array(z.unknown()).nullish(),
-  isCreatedByUser: z.boolean().optional(),
-  children: z.array(z.lazy(() => messageSchema)).optional(),
+  sender: z.string().max(200).nullish(),
+  isCreatedByUser: z.boolean().nullish(),
+  model: z.string().max(200).nullish(),
+  unfinished: z.boolean().nullish(),
+  error: z.boolean().nullish(),
+  finish_reason: z.string().max(100).nullish(),
+  tokenCount: z.number().nullish(),
+  feedback: z.looseObject({}).nullish(),
+  createdAt: z.union([z.string(), z.number()]).nullish(),
+  children: z.array(z.unknown()).optional(),
 });
+type ExportedMessage = z.infer<typeof messageSchema>;
 
 /** LibreChat's "Export" (JSON): flat `messages` with parent links, or a `recursive` tree of `children`. */
 export const libreChatExportSchema = z.looseObject({
@@ -19,32 +33,45 @@ export const libreChatExportSchema = z.looseObject({
   endpoint: z.string().nullish(),
   recursive: z.boolean().optional(),
   options: z.looseObject({}).nullish(),
-  messages: z.array(messageSchema).optional(),
-  messagesTree: z.array(messageSchema).optional(),
+  messages: z.array(z.unknown()).optional(),
+  messagesTree: z.array(z.unknown()).optional(),
 });
 
 export function isLibreChatExport(json: unknown): boolean {
   return !!json && typeof json === 'object' && !Array.isArray(json) && 'conversationId' in json && ('messages' in json || 'messagesTree' in json);
 }
 
+function parseMessage(value: unknown, path: string): ExportedMessage {
+  const result = messageSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new ValidationError(`The file looks like a LibreChat export but is malformed at ${[path, ...issue.path].join('.')}: ${issue.message}`);
+}
+
+function toTreeMessage({ children: _children, ...fields }: ExportedMessage, parentMessageId?: string | null): TreeMessage {
+  return { ...fields, parentMessageId: parentMessageId ?? fields.parentMessageId, isCreatedByUser: fields.isCreatedByUser === true, text: fields.text ?? '' } as TreeMessage;
+}
+
 export function readLibreChatExport(json: z.infer<typeof libreChatExportSchema>, now: Date): ImportedConversation[] {
+  const listName = json.messagesTree ? 'messagesTree' : 'messages';
   const listed = json.messagesTree ?? json.messages ?? [];
   const messages: TreeMessage[] = [];
   if (json.recursive) {
-    // Depth first without recursion: an export's depth is the conversation's length.
-    const stack = listed.map((message) => ({ message, parentMessageId: ROOT_PARENT_MESSAGE_ID })).reverse();
+    // Depth first, without recursion: an export's depth is the conversation's length.
+    const stack = listed.map((value, index) => ({ value, path: `${listName}.${index}`, parentMessageId: ROOT_PARENT_MESSAGE_ID })).reverse();
     while (stack.length > 0) {
-      const { message, parentMessageId } = stack.pop()!;
-      const { children, ...fields } = message;
+      const { value, path, parentMessageId } = stack.pop()!;
+      const message = parseMessage(value, path);
       // LibreChat skips empty nodes in a tree export, and their children with them.
-      if (!fields.text && !fields.content) continue;
-      messages.push({ ...fields, parentMessageId, isCreatedByUser: fields.isCreatedByUser === true, text: fields.text ?? '' } as TreeMessage);
-      for (const child of [...((children as typeof listed | undefined) ?? [])].reverse()) stack.push({ message: child, parentMessageId: message.messageId });
+      if (!message.text && !message.content) continue;
+      messages.push(toTreeMessage(message, parentMessageId));
+      const children = message.children ?? [];
+      for (let index = children.length - 1; index >= 0; index -= 1) {
+        stack.push({ value: children[index], path: `${path}.children.${index}`, parentMessageId: message.messageId });
+      }
     }
   } else {
-    for (const { children: _children, ...fields } of listed) {
-      messages.push({ ...fields, isCreatedByUser: fields.isCreatedByUser === true, text: fields.text ?? '' } as TreeMessage);
-    }
+    listed.forEach((value, index) => messages.push(toTreeMessage(parseMessage(value, `${listName}.${index}`))));
   }
   const firstDate = messages.find((message) => message.createdAt)?.createdAt;
   return [
