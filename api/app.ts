@@ -5,6 +5,7 @@ import type { Config } from '../shared/config.ts';
 import type { EndpointsConfig } from '../shared/endpoints-config.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { authenticatePlugin } from './plugins/authenticate.ts';
+import { acceptEmptyJsonBodies } from './plugins/empty-json-body.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { createAccountLoginLimit, createIpRateLimit } from './plugins/rate-limit.ts';
 import { securityPlugin } from './plugins/security.ts';
@@ -54,6 +55,8 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
 
   await instance.register(errorHandlerPlugin);
+  // LibreChat's client sends body-less POST/PATCH requests as empty JSON: accepted everywhere, as Express does.
+  acceptEmptyJsonBodies(instance);
   await instance.register(securityPlugin, { config });
   await instance.register(authenticatePlugin, { config });
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { PROMPT_COMMAND_MAX_LENGTH } from '../../shared/models/index.ts';
 import { MAX_MESSAGE_TEXT_LENGTH } from '../../shared/schemas.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
-import { acceptEmptyJsonBodies } from '../plugins/empty-json-body.ts';
 import type { PromptService } from '../services/prompt-service.ts';
 import { parseInput } from '../validation.ts';
 
@@ -61,7 +60,6 @@ const promptParams = z.object({ promptId: objectIdText });
 /** `/api/prompts`: prompt groups and their versions, as LibreChat's server answers them. */
 export async function promptRoutes(app: FastifyInstance, options: { prompts: PromptService }) {
   const { prompts } = options;
-  acceptEmptyJsonBodies(app);
   app.addHook('preHandler', app.requireJwt);
 
   app.get('/groups', async (request) => {
