@@ -7,8 +7,9 @@ const modelsSchema = z.object({ default: z.array(z.string().min(1)).min(1) });
 
 const customEndpointSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
+  /** `user_provided` (LibreChat's word): each user sets their own key (PUT /api/keys); the same for `baseURL`. */
   apiKey: z.string().min(1),
-  baseURL: z.url(),
+  baseURL: z.union([z.literal('user_provided'), z.url()]),
   models: modelsSchema,
   titleConvo: z.boolean().default(true),
   titleModel: z.string().optional(),
@@ -16,6 +17,13 @@ const customEndpointSchema = z.object({
   iconURL: z.string().optional(),
   maxContextTokens: z.number().int().positive().optional(),
   streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+  /**
+   * durachat's extension: the wire protocol the server at `baseURL` speaks (LibreChat's custom endpoints are
+   * OpenAI-compatible only). Lets the keyless demo show every SDK path, and any Anthropic- or Gemini-
+   * compatible server be added like an OpenAI-compatible one.
+   */
+  provider: z.enum(['openai', 'anthropic', 'google']).default('openai'),
+  thinkingBudget: z.number().int().min(0).max(128_000).optional(),
 });
 
 const fileSchema = z.object({
@@ -53,17 +61,40 @@ const fileSchema = z.object({
           thinkingBudget: z.number().int().min(0).max(32_768).optional(),
         })
         .optional(),
+      /**
+       * Enabled by BEDROCK_AWS_DEFAULT_REGION, as in LibreChat; signed with BEDROCK_AWS_ACCESS_KEY_ID and
+       * BEDROCK_AWS_SECRET_ACCESS_KEY when set, else by the SDK's default credential chain (BEDROCK_BASE_URL
+       * for a proxy, a VPC endpoint or the local server). Models are Bedrock model or inference profile ids.
+       */
+      bedrock: z
+        .object({
+          models: modelsSchema,
+          titleModel: z.string().optional(),
+          maxContextTokens: z.number().int().positive().optional(),
+          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+          /** Reasoning for Anthropic models on Bedrock (`additionalModelRequestFields.thinking`); off when unset. */
+          thinkingBudget: z.number().int().min(1024).max(128_000).optional(),
+        })
+        .optional(),
       custom: z.array(customEndpointSchema).default([]),
     })
     .default({ custom: [] }),
 });
 
+/** LibreChat's marker for a credential each user supplies (custom endpoint `apiKey`/`baseURL`, or the provider env keys). */
+export const USER_PROVIDED = 'user_provided';
+
 /** One endpoint as the API, the workflow and the activities see it. */
 export interface ResolvedEndpoint {
   name: string;
-  type: 'openAI' | 'anthropic' | 'google' | 'custom';
+  type: 'openAI' | 'anthropic' | 'google' | 'bedrock' | 'custom';
   baseURL?: string;
+  /** Empty when `userProvide`: the activity puts the user's own key in at call time (activities/providers/endpoint-credentials.ts). */
   apiKey: string;
+  /** Each user supplies the API key (`apiKey: user_provided`), stored encrypted by /api/keys. */
+  userProvide?: boolean;
+  /** Each user supplies the base URL too (`baseURL: user_provided`). */
+  userProvideURL?: boolean;
   models: string[];
   titleConvo: boolean;
   titleModel?: string;
@@ -77,6 +108,10 @@ export interface ResolvedEndpoint {
   streamIdleTimeoutMs: number;
   /** Anthropic extended thinking budget, when enabled. */
   thinkingBudgetTokens?: number;
+  /** The SDK that talks to it, when it differs from what `type` implies (custom endpoints of another protocol). */
+  protocol?: 'openAI' | 'anthropic' | 'google';
+  /** Bedrock: the region, and the key pair unless the SDK's default credential chain is to sign. */
+  aws?: { region: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
   order: number;
 }
 
@@ -102,6 +137,10 @@ function substituteEnvironment(value: unknown, environment: Record<string, strin
   });
 }
 
+function userProvided(apiKey: string): Pick<ResolvedEndpoint, 'apiKey' | 'userProvide'> {
+  return apiKey === USER_PROVIDED ? { apiKey: '', userProvide: true } : { apiKey };
+}
+
 export function loadEndpointsConfig(config: Config): EndpointsConfig {
   let text: string;
   try {
@@ -109,7 +148,8 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  CONFIG_PATH: cannot read ${config.CONFIG_PATH} (${(error as Error).message})`);
   }
-  const environment = { ...process.env, DEMO_PROVIDER_URL: config.DEMO_PROVIDER_URL };
+  // DEMO_PROVIDER_ORIGIN: the demo server without `/v1`, for SDKs that add their own path (Anthropic, Gemini).
+  const environment = { ...process.env, DEMO_PROVIDER_URL: config.DEMO_PROVIDER_URL, DEMO_PROVIDER_ORIGIN: config.DEMO_PROVIDER_URL.replace(/\/v1\/?$/, '') };
   const parsed = fileSchema.safeParse(substituteEnvironment(parse(text), environment));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
@@ -123,7 +163,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       name: 'openAI',
       type: 'openAI',
       baseURL: config.OPENAI_BASE_URL,
-      apiKey: config.OPENAI_API_KEY,
+      ...userProvided(config.OPENAI_API_KEY),
       models: openAI.models.default,
       titleConvo: true,
       titleModel: openAI.titleModel,
@@ -138,7 +178,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       name: 'anthropic',
       type: 'anthropic',
       baseURL: config.ANTHROPIC_BASE_URL,
-      apiKey: config.ANTHROPIC_API_KEY,
+      ...userProvided(config.ANTHROPIC_API_KEY),
       models: anthropic.models.default,
       titleConvo: true,
       titleModel: anthropic.titleModel,
@@ -155,7 +195,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       name: 'google',
       type: 'google',
       baseURL: config.GOOGLE_BASE_URL,
-      apiKey: config.GOOGLE_API_KEY,
+      ...userProvided(config.GOOGLE_API_KEY),
       models: google.models.default,
       titleConvo: true,
       titleModel: google.titleModel,
@@ -166,12 +206,39 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       order: endpoints.length,
     });
   }
+  const bedrock = parsed.data.endpoints.bedrock;
+  if (bedrock && config.BEDROCK_AWS_DEFAULT_REGION) {
+    const { BEDROCK_AWS_ACCESS_KEY_ID: accessKeyId, BEDROCK_AWS_SECRET_ACCESS_KEY: secretAccessKey } = config;
+    // Half a key pair is a mistake, not a request for the default chain: say so at start-up.
+    if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+      throw new ConfigError('Invalid configuration:\n  BEDROCK_AWS_ACCESS_KEY_ID, BEDROCK_AWS_SECRET_ACCESS_KEY: set both, or neither to use the default credential chain');
+    }
+    endpoints.push({
+      name: 'bedrock',
+      type: 'bedrock',
+      baseURL: config.BEDROCK_BASE_URL,
+      // Bedrock requests are SigV4-signed with `aws`; there is no API key.
+      apiKey: '',
+      aws: {
+        region: config.BEDROCK_AWS_DEFAULT_REGION,
+        ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(config.BEDROCK_AWS_SESSION_TOKEN ? { sessionToken: config.BEDROCK_AWS_SESSION_TOKEN } : {}) } } : {}),
+      },
+      models: bedrock.models.default,
+      titleConvo: true,
+      titleModel: bedrock.titleModel,
+      modelDisplayLabel: 'AWS Bedrock',
+      maxContextTokens: bedrock.maxContextTokens ?? 200_000,
+      streamIdleTimeoutMs: bedrock.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+      thinkingBudgetTokens: bedrock.thinkingBudget,
+      order: endpoints.length,
+    });
+  }
   for (const custom of parsed.data.endpoints.custom) {
     endpoints.push({
       name: custom.name,
       type: 'custom',
-      baseURL: custom.baseURL,
-      apiKey: custom.apiKey,
+      ...userProvided(custom.apiKey),
+      ...(custom.baseURL === USER_PROVIDED ? { userProvideURL: true } : { baseURL: custom.baseURL }),
       models: custom.models.default,
       titleConvo: custom.titleConvo,
       titleModel: custom.titleModel,
@@ -179,6 +246,8 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       iconURL: custom.iconURL,
       maxContextTokens: custom.maxContextTokens ?? DEFAULT_CONTEXT_TOKENS,
       streamIdleTimeoutMs: custom.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+      protocol: custom.provider === 'anthropic' ? 'anthropic' : custom.provider === 'google' ? 'google' : 'openAI',
+      ...(custom.thinkingBudget ? { thinkingBudgetTokens: custom.thinkingBudget } : {}),
       order: endpoints.length,
     });
   }

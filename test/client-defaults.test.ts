@@ -40,8 +40,6 @@ const fixedAnswers: Array<[path: string, body: unknown]> = [
   // The data-provider types this as a string map, but LibreChat's server sends booleans here.
   ['/api/files/speech/config/get', { sttExternal: false, ttsExternal: false }],
   ['/api/search/enable', false],
-  // The data-provider types `expiresAt` as a string; LibreChat's server answers null when there is no key.
-  ['/api/keys?name=openAI', { expiresAt: null }],
   ['/api/agents/tools/calls?conversationId=c1', [] satisfies ToolCallResults],
   [
     '/api/agents/tools/web_search/auth',
@@ -94,7 +92,8 @@ describe('feature-off answers', () => {
   test('GET /api/endpoints/token-config gives each configured model its context window', async () => {
     const response = await http.get('/api/endpoints/token-config', { token });
     assert.equal(response.status, 200);
-    const expected = { demo: { 'demo-fast': { context: 8192 }, 'demo-slow': { context: 8192 } } } satisfies TTokenConfigMap;
+    const models = { 'demo-fast': { context: 8192 }, 'demo-slow': { context: 8192 } };
+    const expected = { demo: models, 'demo-claude': models, 'demo-gemini': models } satisfies TTokenConfigMap;
     assert.deepEqual(response.body, expected);
   });
 

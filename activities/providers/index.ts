@@ -1,5 +1,6 @@
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createAnthropicProvider } from './anthropic.ts';
+import { createBedrockProvider } from './bedrock.ts';
 import { createGoogleProvider } from './google.ts';
 import { createOpenAIProvider } from './openai.ts';
 import type { ModelProvider } from './provider.ts';
@@ -7,10 +8,10 @@ import type { ModelProvider } from './provider.ts';
 /** Which provider module serves each endpoint type. A new SDK: one module and one line here. */
 export function createProviderRegistry() {
   const openAI = createOpenAIProvider();
-  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI, anthropic: createAnthropicProvider(), google: createGoogleProvider() };
+  const byType: Record<ResolvedEndpoint['type'], ModelProvider> = { openAI, custom: openAI, anthropic: createAnthropicProvider(), google: createGoogleProvider(), bedrock: createBedrockProvider() };
   return {
     providerFor(endpoint: ResolvedEndpoint): ModelProvider {
-      return byType[endpoint.type];
+      return byType[endpoint.protocol ?? endpoint.type];
     },
   };
 }

@@ -26,6 +26,8 @@ export interface FakeProvider {
   requestCount: (key?: string) => number;
   /** The messages of the most recent chat request, for tests of prompt building. */
   lastMessages: () => ChatMessage[];
+  /** The path of the most recent request (which wire protocol was spoken). */
+  lastPath: () => string;
   close: () => Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
   const attemptsByKey = new Map<string, number>();
   let totalRequests = 0;
   let lastMessages: ChatMessage[] = [];
+  let lastPath = '';
 
   /** Counts a request against its plan's failure rules and says which failure (if any) to play now. */
   function countAttempt(plan: ReplyPlan) {
@@ -142,6 +145,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
       return sendError(response, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
     const path = (request.url ?? '').split('?')[0];
+    lastPath = path ?? '';
     if (request.method === 'GET' && path === '/v1/models') {
       response.writeHead(200, { 'content-type': 'application/json' });
       return response.end(JSON.stringify({ object: 'list', data: ['demo-fast', 'demo-slow'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'durachat' })) }));
@@ -180,6 +184,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
         port,
         requestCount: (key) => (key === undefined ? totalRequests : (attemptsByKey.get(key) ?? 0)),
         lastMessages: () => lastMessages,
+        lastPath: () => lastPath,
         close: () =>
           new Promise((done) => {
             server.closeAllConnections();
