@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { EndpointsConfig } from '../shared/endpoints-config.ts';
+import type { BalanceConfig } from '../shared/balance-config.ts';
+import type { EndpointsConfig, ResolvedEndpoint } from '../shared/endpoints-config.ts';
 import type { RedisKeys } from '../shared/redis-keys.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ProviderRegistry } from './providers/index.ts';
@@ -16,12 +17,19 @@ export interface RunStreamDependencies {
   streamFlushIntervalMs: number;
   /** How long a writer rides out a Redis outage before the attempt fails (and Temporal retries it). */
   redisOutageToleranceMs: number;
+  /** Token accounting (librechat.yaml `balance:`): closing a run charges it; absent means off. */
+  balance?: BalanceConfig;
 }
 
 /** What model calls need. */
 export interface ModelDependencies {
   endpoints: EndpointsConfig;
   providers: ProviderRegistry;
+  /**
+   * The endpoint as a provider call needs it: for `user_provided` endpoints, with this user's own key (and
+   * base URL) read and decrypted now (activities/providers/endpoint-credentials.ts); others unchanged.
+   */
+  resolveEndpointCredentials: (endpoint: ResolvedEndpoint, userId: string) => Promise<ResolvedEndpoint>;
   /** Token counts, computed on the worker's Piscina pool. */
   countTokens: (texts: string[], signal?: AbortSignal) => Promise<number[]>;
 }

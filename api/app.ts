@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
+import { loadBalanceConfig, type BalanceConfig } from '../shared/balance-config.ts';
 import type { Config } from '../shared/config.ts';
 import type { EndpointsConfig } from '../shared/endpoints-config.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
@@ -10,6 +11,7 @@ import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { createAccountLoginLimit, createIpRateLimit } from './plugins/rate-limit.ts';
 import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
+import { balanceRoutes } from './routes/balance.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { runControlRoutes } from './routes/run-control.ts';
 import { titleRoutes } from './routes/titles.ts';
@@ -23,6 +25,9 @@ import { presetRoutes } from './routes/presets.ts';
 import { publicShareLimit, shareRoutes } from './routes/share.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { startupRoutes } from './routes/startup.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { createUserKeyService } from './services/user-key-service.ts';
+import { createCredentialCipher } from '../shared/credential-cipher.ts';
 import { createAuthService } from './services/auth-service.ts';
 import { createConversationCopyService } from './services/conversation-copy-service.ts';
 import { createConversationImportService } from './services/conversation-import-service.ts';
@@ -47,12 +52,15 @@ export interface AppDependencies {
   redis: Redis;
   /** Starts and cancels chat workflows; its connection is lazy, so the API starts without Temporal. */
   temporal: Client;
+  /** librechat.yaml `balance:`; read from CONFIG_PATH when not given. */
+  balance?: BalanceConfig;
 }
 
 /** The whole HTTP API as one plugin; api/server.ts owns the clients and the listening socket. */
 export async function app(instance: FastifyInstance, dependencies: AppDependencies) {
   const { config, endpoints, redis } = dependencies;
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
+  const balance = dependencies.balance ?? loadBalanceConfig(config);
 
   await instance.register(errorHandlerPlugin);
   // LibreChat's client sends body-less POST/PATCH requests as empty JSON: accepted everywhere, as Express does.
@@ -63,6 +71,7 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   const auth = createAuthService({ config, tokens: createTokenService(config), log: instance.log });
   const conversations = createConversationService();
   const messages = createMessageService({ conversations });
+  const userKeys = createUserKeyService({ cipher: createCredentialCipher(config.CREDS_KEY) });
 
   const loginLimit = createIpRateLimit(redis, keys, {
     name: 'login',
@@ -84,7 +93,8 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
 
   await instance.register(healthRoutes, { config, redis, temporal: dependencies.temporal, keys });
-  await instance.register(startupRoutes, { config, endpoints });
+  await instance.register(startupRoutes, { config, endpoints, balance });
+  await instance.register(balanceRoutes, { balance });
   await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, accountLoginLimit, registerLimit });
   await instance.register(convoRoutes, { prefix: '/api/convos', conversations });
   await instance.register(convoCopyRoutes, {
@@ -118,11 +128,12 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
     publicLimit: createIpRateLimit(redis, keys, publicShareLimit),
   });
   await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
+  await instance.register(keyRoutes, { prefix: '/api/keys', userKeys });
   // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
   // follower of this process over a few Redis connections, and the sweeper that closes runs whose
   // workflow ended without closing them.
   const runs = createRunRegistry(redis, keys, { ttlSeconds: config.CHAT_STREAM_TTL_SECONDS });
-  const chat = createChatService({ ...dependencies, keys, runs, conversations, log: instance.log });
+  const chat = createChatService({ ...dependencies, keys, runs, conversations, userKeys, balance, log: instance.log });
   const hub = createStreamHub({
     redis,
     // Named after the key prefix, so an operator (or a test) can tell this deployment's readers apart.
@@ -132,7 +143,7 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
   const followerLimits = createFollowerLimits(config.SSE_MAX_STREAMS_PER_USER);
   instance.decorate('streamHub', hub);
-  const sweeper = createRunSweeper({ redis, keys, runs, temporal: dependencies.temporal, streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS, log: instance.log });
+  const sweeper = createRunSweeper({ redis, keys, runs, temporal: dependencies.temporal, streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS, balance, log: instance.log });
   instance.addHook('onReady', async () => sweeper.start());
   // Shutdown: followers get a clean end first (clients reconnect elsewhere with Last-Event-ID), then
   // requests that are starting a run finish, so no slot is left reserved for a run that never started.

@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { BalanceConfig } from '../shared/balance-config.ts';
 import type { ChatRunInput } from '../shared/chat-run.ts';
 import { closeRun } from '../shared/close-run.ts';
 import type { RedisKeys } from '../shared/redis-keys.ts';
@@ -38,6 +39,8 @@ export function createRunSweeper(deps: {
   runs: RunRegistry;
   temporal: Client;
   streamTtlSeconds: number;
+  /** A run the sweeper closes is charged too (estimated from its text when the provider reported no usage). */
+  balance?: BalanceConfig;
   log: FastifyBaseLogger;
   intervalMs?: number;
 }) {
@@ -80,7 +83,7 @@ export function createRunSweeper(deps: {
     if (!input) return;
     const message = ENDED_WITHOUT_CLOSING[status] ?? 'The reply ended unexpectedly.';
     log.warn({ streamId, workflowId: run.workflowId, status }, 'run sweeper: the workflow ended without closing its run; closing it');
-    await closeRun({ redis, keys, runs, streamTtlSeconds: deps.streamTtlSeconds }, input, { status: 'error', errorMessage: message });
+    await closeRun({ redis, keys, runs, streamTtlSeconds: deps.streamTtlSeconds, balance: deps.balance }, input, { status: 'error', errorMessage: message });
   }
 
   async function sweep(): Promise<void> {

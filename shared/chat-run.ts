@@ -19,7 +19,7 @@ export interface ChatRunInput {
   conversationId: string;
   isNewConversation: boolean;
   endpoint: string;
-  endpointType: 'openAI' | 'anthropic' | 'google' | 'custom';
+  endpointType: 'openAI' | 'anthropic' | 'google' | 'bedrock' | 'custom';
   model: string;
   /** Display name of the replying model (the message's `sender`). */
   sender: string;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { BalanceConfig } from './balance-config.ts';
 import { conversationSettings, type ChatRunInput, type ReplyOutcome } from './chat-run.ts';
 import { insertIfAbsent } from './insert-if-absent.ts';
 import { Conversation, Message } from './models/index.ts';
@@ -6,6 +7,7 @@ import { publicDocument } from './public-document.ts';
 import type { RedisKeys } from './redis-keys.ts';
 import { foldReply } from './run-content.ts';
 import type { RunEvent } from './run-events.ts';
+import { chargeRun } from './run-charge.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { CLOSED_FENCE, appendUnfenced, endsRun, readEvents } from './run-stream.ts';
 
@@ -16,6 +18,8 @@ export interface CloseRunDependencies {
   streamTtlSeconds: number;
   /** Token counts for the saved messages; the API's sweeper has no pool and leaves them unset. */
   countTokens?: (texts: string[]) => Promise<number[]>;
+  /** Token accounting; no charge when absent or disabled. */
+  balance?: BalanceConfig;
 }
 
 const TITLE_EXCERPT_CHARS = 2000;
@@ -77,6 +81,10 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
   const conversation = input.isNewConversation
     ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) }
     : await Conversation.findOneAndUpdate({ conversationId: input.conversationId, user: input.userId }, { $set: conversationSettings(input) }, { returnDocument: 'after' }).lean<Record<string, unknown>>();
+
+  // Charged once the reply is saved and before the end event: the client refetches the balance on `final`.
+  // Idempotent per run (shared/run-charge.ts), so a retried finishRun or a sweep after it charges nothing more.
+  if (deps.balance?.enabled) await chargeRun(deps.balance, input, outcome, events, String(requestMessage?.text ?? ''), deps.countTokens);
 
   // The run is marked ended before its end event is written: a client that checks the run's status when
   // the end event arrives (LibreChat's newest client does) must already find it inactive.

@@ -31,6 +31,20 @@ test('production requires explicit JWT secrets', () => {
   assert.throws(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production' }), /JWT_SECRET, JWT_REFRESH_SECRET: required/);
 });
 
+test('CREDS_KEY: 64 hex characters, generated once outside production, required in production', () => {
+  const generated = loadConfig({ DATA_DIR: dataDir }).CREDS_KEY;
+  assert.match(generated, /^[0-9a-f]{64}$/);
+  // Kept: a new key would make every stored user key unreadable.
+  assert.equal(loadConfig({ DATA_DIR: dataDir }).CREDS_KEY, generated);
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, CREDS_KEY: 'f'.repeat(63) }), /CREDS_KEY: must be 64 hex characters/);
+  const secrets = { JWT_SECRET: 'j'.repeat(32), JWT_REFRESH_SECRET: 'r'.repeat(32) };
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', ...secrets }), /CREDS_KEY: required when NODE_ENV=production/);
+  assert.equal(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'production', ...secrets, CREDS_KEY: 'a'.repeat(64) }).CREDS_KEY, 'a'.repeat(64));
+  // LibreChat's OPENAI_API_KEY=user_provided: the endpoint is offered, with each user's own key.
+  const openAI = loadEndpointsConfig(loadConfig({ DATA_DIR: dataDir, OPENAI_API_KEY: 'user_provided' })).endpoints.find((endpoint) => endpoint.name === 'openAI');
+  assert.deepEqual([openAI?.userProvide, openAI?.apiKey], [true, '']);
+});
+
 test('the API process exits with a readable message, not a stack trace, on bad config', async () => {
   const root = path.resolve(import.meta.dirname, '..');
   const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'api/server.ts'], {

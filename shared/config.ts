@@ -39,6 +39,8 @@ export const environmentSchema = z.object({
 
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_REFRESH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** LibreChat's name: the AES-256 key (64 hex characters) that encrypts user-provided endpoint keys at rest. */
+  CREDS_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)').optional(),
   SESSION_EXPIRY: positiveInt.default(15 * 60 * 1000),
   REFRESH_TOKEN_EXPIRY: positiveInt.default(7 * 24 * 60 * 60 * 1000),
   ALLOW_REGISTRATION: booleanFromEnv.default(true),
@@ -93,17 +95,25 @@ export const environmentSchema = z.object({
   ANTHROPIC_BASE_URL: z.url().optional(),
   GOOGLE_API_KEY: z.string().min(1).optional(),
   GOOGLE_BASE_URL: z.url().optional(),
+  /** LibreChat's names. The region enables the `bedrock` endpoint; without a key pair the SDK's default credential chain signs. */
+  BEDROCK_AWS_DEFAULT_REGION: z.string().min(1).optional(),
+  BEDROCK_AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  BEDROCK_AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  BEDROCK_AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  /** The Bedrock runtime's URL, for a proxy, a VPC endpoint or the local server. */
+  BEDROCK_BASE_URL: z.url().optional(),
   DEMO_PROVIDER_PORT: z.coerce.number().int().min(0).max(65535).default(3091),
   DEMO_PROVIDER_URL: z.url().optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type Config = Readonly<
-  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE'> & {
+  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE'> & {
     /** The task queue of each kind of run. */
     TASK_QUEUES: { chat: string; background: string };
     JWT_SECRET: string;
     JWT_REFRESH_SECRET: string;
+    CREDS_KEY: string;
     CORS_ORIGINS: string[];
     DEMO_PROVIDER_URL: string;
   }
@@ -124,6 +134,22 @@ function developmentSecrets(dataDir: string): { JWT_SECRET: string; JWT_REFRESH_
   return secrets;
 }
 
+/**
+ * Like the JWT secrets, but in its own file (created exclusively, so an API and a worker starting together
+ * agree on one key): rotating it makes every stored user key unreadable, so it is never regenerated.
+ */
+function developmentCredentialsKey(dataDir: string): string {
+  const file = path.join(dataDir, 'creds-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings in a .env file mean "not set", as dotenv users expect.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
@@ -141,10 +167,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const generated = developmentSecrets(environment.DATA_DIR);
     secrets = { JWT_SECRET: secrets.JWT_SECRET ?? generated.JWT_SECRET, JWT_REFRESH_SECRET: secrets.JWT_REFRESH_SECRET ?? generated.JWT_REFRESH_SECRET };
   }
+  if (!environment.CREDS_KEY && environment.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration:\n  CREDS_KEY: required when NODE_ENV=production (64 hex characters; it encrypts user-provided keys)');
+  }
   return Object.freeze({
     ...environment,
     JWT_SECRET: secrets.JWT_SECRET!,
     JWT_REFRESH_SECRET: secrets.JWT_REFRESH_SECRET!,
+    CREDS_KEY: environment.CREDS_KEY ?? developmentCredentialsKey(environment.DATA_DIR),
     CORS_ORIGINS: environment.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     DEMO_PROVIDER_URL: environment.DEMO_PROVIDER_URL ?? `http://127.0.0.1:${environment.DEMO_PROVIDER_PORT}/v1`,
     TASK_QUEUES: { chat: environment.TEMPORAL_TASK_QUEUE, background: environment.TEMPORAL_BACKGROUND_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-background` },

@@ -2,8 +2,11 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Redis } from 'ioredis';
 import { createBackgroundActivities, createChatActivities } from '../activities/chat/index.ts';
 import type { ActivityDependencies } from '../activities/dependencies.ts';
+import { createEndpointCredentialResolver } from '../activities/providers/endpoint-credentials.ts';
 import { createProviderRegistry } from '../activities/providers/index.ts';
+import { createCredentialCipher } from '../shared/credential-cipher.ts';
 import type { Config } from '../shared/config.ts';
+import { loadBalanceConfig } from '../shared/balance-config.ts';
 import type { EndpointsConfig } from '../shared/endpoints-config.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
@@ -33,10 +36,12 @@ export async function createWorkers(options: {
     runs: createRunRegistry(redis, keys, { ttlSeconds: config.CHAT_STREAM_TTL_SECONDS }),
     endpoints,
     providers: createProviderRegistry(),
+    resolveEndpointCredentials: createEndpointCredentialResolver(createCredentialCipher(config.CREDS_KEY)),
     streamMaxLength: config.CHAT_STREAM_MAXLEN,
     streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS,
     streamFlushIntervalMs: config.CHAT_STREAM_FLUSH_MS,
     redisOutageToleranceMs: config.REDIS_OUTAGE_TOLERANCE_MS,
+    balance: loadBalanceConfig(config),
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
   };
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;

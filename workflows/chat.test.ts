@@ -66,6 +66,7 @@ beforeAll(async () => {
     streamFlushIntervalMs: 0,
     redisOutageToleranceMs: 5000,
     providers: createProviderRegistry(),
+    resolveEndpointCredentials: async (endpoint) => endpoint,
     countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
   });
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });

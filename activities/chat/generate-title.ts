@@ -14,8 +14,10 @@ const TITLE_CACHE_SECONDS = 120;
  */
 export function createGenerateTitle(deps: ChatActivityDependencies) {
   return async function generateTitle(input: ChatRunInput, replyExcerpt?: string): Promise<string> {
-    const endpoint = findEndpoint(deps.endpoints, input.endpoint);
-    if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured`, 'EndpointUnavailable');
+    const configured = findEndpoint(deps.endpoints, input.endpoint);
+    if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured`, 'EndpointUnavailable');
+    // A user's own key is read here, at call time, never carried in the run's input (Temporal history).
+    const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
     // Runs recorded before finishRun returned the excerpt pass none: read the reply then.
     const reply = replyExcerpt ?? (await Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>())?.text ?? '';
     const exchange = `User: ${(input.userMessage?.text ?? '').slice(0, 2000)}\nAssistant: ${reply.slice(0, 2000)}`;

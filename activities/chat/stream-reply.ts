@@ -28,8 +28,10 @@ export interface StreamReplyResult {
 export function createStreamReply(deps: ChatActivityDependencies) {
   return async function streamReply(input: ChatRunInput): Promise<StreamReplyResult> {
     const context = Context.current();
-    const endpoint = findEndpoint(deps.endpoints, input.endpoint);
-    if (!endpoint) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
+    const configured = findEndpoint(deps.endpoints, input.endpoint);
+    if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
+    // A user's own key is read here, at call time, never carried in the run's input (Temporal history).
+    const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
     const provider = deps.providers.providerFor(endpoint);
     const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
 

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { classifyAnthropicError } from './anthropic-errors.ts';
+import { createClientCache } from './client-cache.ts';
 import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
 
 /** System text apart, user/assistant turns alternating as Anthropic requires (adjacent turns of one role joined). */
@@ -21,16 +22,8 @@ function toAnthropicMessages(messages: PromptMessage[]): { system?: string; mess
  * argument deltas and usage. Continuation is `prefill`: Anthropic continues a last assistant message.
  */
 export function createAnthropicProvider(): ModelProvider {
-  const clients = new Map<string, Anthropic>();
-  function clientFor(endpoint: ResolvedEndpoint): Anthropic {
-    let client = clients.get(endpoint.name);
-    if (!client) {
-      // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
-      client = new Anthropic({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 });
-      clients.set(endpoint.name, client);
-    }
-    return client;
-  }
+  // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
+  const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new Anthropic({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 }));
 
   return {
     continuation: 'prefill',

@@ -1,5 +1,6 @@
 import { GoogleGenAI, type Content, type GenerateContentResponse } from '@google/genai';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { createClientCache } from './client-cache.ts';
 import { classifyGoogleError } from './google-errors.ts';
 import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
 
@@ -23,16 +24,10 @@ function toGeminiContents(messages: PromptMessage[]): { systemInstruction?: stri
  * not extend a last model turn, so a retry continues with an instruction.
  */
 export function createGoogleProvider(): ModelProvider {
-  const clients = new Map<string, GoogleGenAI>();
-  function clientFor(endpoint: ResolvedEndpoint): GoogleGenAI {
-    let client = clients.get(endpoint.name);
-    if (!client) {
-      // attempts 1: Temporal retries the activity instead, visibly, with the workflow's policy.
-      client = new GoogleGenAI({ apiKey: endpoint.apiKey, httpOptions: { ...(endpoint.baseURL ? { baseUrl: endpoint.baseURL } : {}), retryOptions: { attempts: 1 }, timeout: 120_000 } });
-      clients.set(endpoint.name, client);
-    }
-    return client;
-  }
+  // attempts 1: Temporal retries the activity instead, visibly, with the workflow's policy.
+  const clientFor = createClientCache(
+    (endpoint: ResolvedEndpoint) => new GoogleGenAI({ apiKey: endpoint.apiKey, httpOptions: { ...(endpoint.baseURL ? { baseUrl: endpoint.baseURL } : {}), retryOptions: { attempts: 1 }, timeout: 120_000 } }),
+  );
 
   return {
     continuation: 'instruction',

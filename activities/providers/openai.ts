@@ -1,20 +1,13 @@
 import OpenAI from 'openai';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { createClientCache } from './client-cache.ts';
 import { classifyOpenAIError } from './openai-errors.ts';
 import type { CompleteRequest, ModelProvider, ProviderChunk, StreamRequest } from './provider.ts';
 
 /** OpenAI and every OpenAI-compatible server, through the `openai` SDK's chat completions streaming. */
 export function createOpenAIProvider(): ModelProvider {
-  const clients = new Map<string, OpenAI>();
-  function clientFor(endpoint: ResolvedEndpoint): OpenAI {
-    let client = clients.get(endpoint.name);
-    if (!client) {
-      // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
-      client = new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 });
-      clients.set(endpoint.name, client);
-    }
-    return client;
-  }
+  // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
+  const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 }));
 
   return {
     continuation: 'instruction',

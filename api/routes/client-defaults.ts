@@ -64,9 +64,6 @@ export async function clientDefaultsRoutes(app: FastifyInstance, options: { endp
   // Search: replaced by issue 12.
   app.get('/api/search/enable', auth, async () => false);
 
-  // User-provided keys: replaced by issue 8. `null`: this user has no key for `?name=`.
-  app.get('/api/keys', auth, async () => ({ expiresAt: null }));
-
   // Agent tools: replaced by issue 10. Code execution stays hidden because /api/endpoints offers no agents
   // endpoint (so no `execute_code` capability); this answer is LibreChat's, which no longer asks for a key.
   app.get('/api/agents/tools/calls', auth, async () => []);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DISABLED_BALANCE, publicBalanceConfig, type BalanceConfig } from '../../shared/balance-config.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
@@ -7,7 +8,7 @@ import { roleDefinitions } from '../../shared/roles.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 
 /** What the web client loads first: startup config, endpoints, models, the user and their role. */
-export async function startupRoutes(app: FastifyInstance, options: { config: Config; endpoints: EndpointsConfig }) {
+export async function startupRoutes(app: FastifyInstance, options: { config: Config; endpoints: EndpointsConfig; balance?: BalanceConfig }) {
   const { config, endpoints } = options;
 
   app.get('/api/config', async () => ({
@@ -37,7 +38,8 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
     sharedLinksEnabled: true,
     publicSharedLinksEnabled: true,
     interface: endpoints.interface,
-    balance: { enabled: false },
+    // LibreChat sends its balance config; the client shows the balance (and asks /api/balance) when enabled.
+    balance: publicBalanceConfig(options.balance ?? DISABLED_BALANCE),
     // The client checks an import's size against this before uploading it.
     conversationImportMaxFileSize: config.CONVERSATION_IMPORT_MAX_FILE_SIZE_BYTES,
     // durachat's own addition: the client may resume a run with GET /api/agents/chat/stream/:streamId.
@@ -51,8 +53,8 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
         {
           order: endpoint.order,
           type: endpoint.type === 'custom' ? 'custom' : undefined,
-          userProvide: false,
-          userProvideURL: false,
+          userProvide: endpoint.userProvide ?? false,
+          userProvideURL: endpoint.userProvideURL ?? false,
           modelDisplayLabel: endpoint.modelDisplayLabel,
           iconURL: endpoint.iconURL,
           name: endpoint.name,

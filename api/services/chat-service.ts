@@ -8,6 +8,8 @@ import type { CreatedEvent } from '../../shared/run-events.ts';
 import { appendUnfenced, readEvents } from '../../shared/run-stream.ts';
 import { durachatConversation, durachatEndpoint, durachatModel, durachatRunKind, durachatUser } from '../../shared/search-attributes.ts';
 import { encodeLibreChatEvent } from '../sse/librechat-encoder.ts';
+import { tokenRate, type BalanceConfig } from '../../shared/balance-config.ts';
+import { currentBalance } from '../../shared/balance-ledger.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../../shared/errors.ts';
@@ -15,6 +17,7 @@ import { Message, ROOT_PARENT_MESSAGE_ID } from '../../shared/models/index.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import type { RunInfo, RunRegistry } from '../../shared/run-registry.ts';
 import type { ConversationService } from './conversation-service.ts';
+import type { UserKeyService } from './user-key-service.ts';
 
 export interface ChatRequest {
   endpoint: string;
@@ -54,6 +57,10 @@ export function createChatService(deps: {
   keys: RedisKeys;
   runs: RunRegistry;
   conversations: Pick<ConversationService, 'requireOwned'>;
+  /** Checks `user_provided` endpoints for a usable key of the user's before a run starts. */
+  userKeys?: Pick<UserKeyService, 'problemFor'>;
+  /** librechat.yaml `balance:`; no balance check when absent or disabled. */
+  balance?: BalanceConfig;
   log: FastifyBaseLogger;
 }) {
   const { config, temporal, redis, keys, runs, log } = deps;
@@ -74,6 +81,23 @@ export function createChatService(deps: {
     } catch (error) {
       return error instanceof WorkflowNotFoundError ? 'missing' : 'unknown';
     }
+  }
+
+  /**
+   * LibreChat's balance check before the model call: refills first when due, then refuses when the
+   * credits are gone or short of the prompt's estimated cost. The API has no tokenizer pool: about four
+   * characters a token (the run is charged from the provider's own count when it closes).
+   */
+  async function balanceRefusal(userId: string, model: string, promptText: string): Promise<string | undefined> {
+    const balance = deps.balance;
+    if (!balance?.enabled) return undefined;
+    const { tokenCredits } = await currentBalance(userId, balance);
+    const promptTokens = Math.ceil(promptText.length / 4);
+    const tokenCost = Math.ceil(promptTokens * tokenRate(balance, model, 'prompt'));
+    if (tokenCredits > 0 && tokenCredits >= tokenCost) return undefined;
+    log.info({ userId, tokenCredits, tokenCost }, 'chat refused: insufficient balance');
+    // The client parses this JSON from the error's text and shows "Insufficient funds! Balance: ...".
+    return JSON.stringify({ type: 'token_balance', balance: tokenCredits, tokenCost, promptTokens });
   }
 
   /** A repeated request: the run the first one started (waiting briefly while that one is still starting). */
@@ -164,6 +188,26 @@ export function createChatService(deps: {
       message: { ...createdMessage, _id: undefined, user: undefined },
     };
     const created = encodeLibreChatEvent(createdEvent)!.data as Record<string, unknown>;
+    // A `user_provided` endpoint without a usable key of this user's: refused before anything starts, with
+    // LibreChat's JSON error text (`{"type":"no_user_key"}`, ...), which its client turns into "set your key".
+    const keyProblem = await deps.userKeys?.problemFor(userId, endpoint).catch(async (error: unknown) => {
+      await releaseIdempotency();
+      throw error;
+    });
+    if (keyProblem) {
+      log.info({ userId, endpoint: endpoint.name }, 'chat refused: no usable user key');
+      await releaseIdempotency();
+      return { refused: true, created, message: keyProblem };
+    }
+    const promptText = [request.parameters.system, request.parameters.promptPrefix, createdMessage.text, continuedText].filter(Boolean).join('\n\n');
+    const insufficient = await balanceRefusal(userId, request.model, promptText).catch(async (error: unknown) => {
+      await releaseIdempotency();
+      throw error;
+    });
+    if (insufficient) {
+      await releaseIdempotency();
+      return { refused: true, created, message: insufficient };
+    }
     if (!(await runs.reserveSlot(userId, streamId, config.CONCURRENT_MESSAGE_MAX))) {
       log.info({ userId }, 'chat refused: concurrent run limit');
       await releaseIdempotency();

@@ -7,3 +7,6 @@ export { Prompt } from './prompt.ts';
 export { ConversationTag } from './conversation-tag.ts';
 export { Preset } from './preset.ts';
 export { SharedLink } from './shared-link.ts';
+export { Balance } from './balance.ts';
+export { Transaction } from './transaction.ts';
+export { UserKey } from './user-key.ts';

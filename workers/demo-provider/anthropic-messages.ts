@@ -43,7 +43,7 @@ function textOf(content: unknown): string {
 }
 
 /** The tokens after an assistant prefill (Anthropic continues it), or the whole reply without one. */
-function afterPrefill(tokens: string[], prefill: string): string[] {
+export function afterPrefill(tokens: string[], prefill: string): string[] {
   if (!prefill) return tokens;
   let consumed = '';
   for (let index = 0; index < tokens.length; index += 1) {

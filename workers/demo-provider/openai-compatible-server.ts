@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAnthropicMessages } from './anthropic-messages.ts';
+import { handleBedrockConverse } from './bedrock-converse.ts';
 import { handleGeminiGenerate } from './gemini-generate.ts';
 import { planReply, remainingTokens, type ChatMessage, type ReplyPlan } from './reply-script.ts';
 import { paceTokens, type PacingOptions } from './token-pacer.ts';
@@ -138,6 +139,14 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
 
   const server = http.createServer((request, response) => {
     totalRequests += 1;
+    // Bedrock's SDK signs with SigV4 instead of sending a key: its handler checks the signature itself.
+    const bedrock = /^\/model\/([^/]+)\/(converse-stream|converse)$/.exec((request.url ?? '').split('?')[0] ?? '');
+    if (request.method === 'POST' && bedrock) {
+      handleBedrockConverse(request, response, bedrock[1]!, bedrock[2] === 'converse-stream', { readJson, record: (messages) => (lastMessages = messages), countAttempt, failsNow, failurePlan }).catch(() =>
+        response.destroy(),
+      );
+      return;
+    }
     // OpenAI's SDK sends a bearer token, Anthropic's an x-api-key header, Google's x-goog-api-key.
     const authorization = request.headers.authorization ?? '';
     const key = authorization.startsWith('Bearer ') ? authorization.slice(7) : ((request.headers['x-api-key'] ?? request.headers['x-goog-api-key']) as string | undefined);

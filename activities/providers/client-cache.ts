@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+
+const MAX_USER_CLIENTS = 500;
+
+/**
+ * One SDK client per endpoint, reused across calls. A `user_provided` endpoint's client is keyed by a hash
+ * of the user's key and base URL as well, so one user's call never goes out with another user's client; those
+ * are kept least-recently-used, at most MAX_USER_CLIENTS of them.
+ */
+export function createClientCache<Client>(build: (endpoint: ResolvedEndpoint) => Client): (endpoint: ResolvedEndpoint) => Client {
+  const clients = new Map<string, Client>();
+  return (endpoint) => {
+    const perUser = Boolean(endpoint.userProvide || endpoint.userProvideURL);
+    const key = perUser ? `${endpoint.name}\n${createHash('sha256').update(`${endpoint.apiKey}\n${endpoint.baseURL ?? ''}`).digest('hex')}` : endpoint.name;
+    let client = clients.get(key);
+    if (client !== undefined) {
+      if (perUser) {
+        clients.delete(key);
+        clients.set(key, client);
+      }
+      return client;
+    }
+    client = build(endpoint);
+    clients.set(key, client);
+    if (perUser && clients.size > MAX_USER_CLIENTS) {
+      // The least recently used per-user client (shared endpoints' clients have no newline in their key).
+      const oldest = [...clients.keys()].find((candidate) => candidate.includes('\n'));
+      if (oldest) clients.delete(oldest);
+    }
+    return client;
+  };
+}
