@@ -62,10 +62,10 @@ test('the API process exits with a readable message, not a stack trace, on bad c
 test('the endpoints file: ${VAR} substitution, the demo endpoint, and readable errors', () => {
   const config = loadConfig({ DATA_DIR: dataDir, DEMO_PROVIDER_PORT: '4999' });
   const endpoints = loadEndpointsConfig(config);
-  assert.deepEqual(endpoints.endpoints.map((endpoint) => endpoint.name), ['demo', 'demo-claude', 'demo-gemini']);
+  assert.deepEqual(endpoints.endpoints.map((endpoint) => endpoint.name), ['demo', 'demo-claude', 'demo-bedrock', 'demo-gemini']);
   assert.equal(endpoints.endpoints[0]!.baseURL, 'http://127.0.0.1:4999/v1');
   // The demo server through Anthropic's and Google's SDKs, which add their own paths to the origin.
-  assert.deepEqual(endpoints.endpoints.slice(1).map((endpoint) => [endpoint.protocol, endpoint.baseURL]), [['anthropic', 'http://127.0.0.1:4999'], ['google', 'http://127.0.0.1:4999']]);
+  assert.deepEqual(endpoints.endpoints.slice(1).map((endpoint) => [endpoint.protocol, endpoint.baseURL]), [['anthropic', 'http://127.0.0.1:4999'], ['bedrock', 'http://127.0.0.1:4999'], ['google', 'http://127.0.0.1:4999']]);
   assert.equal(endpoints.endpoints[0]!.protocol, 'openAI');
 
   const broken = path.join(dataDir, 'broken.yaml');

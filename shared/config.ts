@@ -93,7 +93,8 @@ export const environmentSchema = z.object({
   OPENAI_BASE_URL: z.url().optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
-  GOOGLE_API_KEY: z.string().min(1).optional(),
+  /** LibreChat's name for the Gemini API key. */
+  GOOGLE_KEY: z.string().min(1).optional(),
   GOOGLE_BASE_URL: z.url().optional(),
   /** LibreChat's names. The region enables the `bedrock` endpoint; without a key pair the SDK's default credential chain signs. */
   BEDROCK_AWS_DEFAULT_REGION: z.string().min(1).optional(),

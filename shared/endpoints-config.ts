@@ -22,7 +22,9 @@ const customEndpointSchema = z.object({
    * OpenAI-compatible only). Lets the keyless demo show every SDK path, and any Anthropic- or Gemini-
    * compatible server be added like an OpenAI-compatible one.
    */
-  provider: z.enum(['openai', 'anthropic', 'google']).default('openai'),
+  provider: z.enum(['openai', 'anthropic', 'google', 'bedrock']).default('openai'),
+  /** With `provider: bedrock`: the region the SigV4 signature names (the key pair is `apiKey` for both halves, demo only). */
+  region: z.string().min(1).optional(),
   thinkingBudget: z.number().int().min(0).max(128_000).optional(),
 });
 
@@ -50,7 +52,7 @@ const fileSchema = z.object({
           thinkingBudget: z.number().int().min(1024).max(128_000).optional(),
         })
         .optional(),
-      /** Enabled by GOOGLE_API_KEY (GOOGLE_BASE_URL for a proxy or compatible server). */
+      /** Enabled by GOOGLE_KEY (GOOGLE_BASE_URL for a proxy or compatible server). */
       google: z
         .object({
           models: modelsSchema,
@@ -109,7 +111,7 @@ export interface ResolvedEndpoint {
   /** Anthropic extended thinking budget, when enabled. */
   thinkingBudgetTokens?: number;
   /** The SDK that talks to it, when it differs from what `type` implies (custom endpoints of another protocol). */
-  protocol?: 'openAI' | 'anthropic' | 'google';
+  protocol?: 'openAI' | 'anthropic' | 'google' | 'bedrock';
   /** Bedrock: the region, and the key pair unless the SDK's default credential chain is to sign. */
   aws?: { region: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
   order: number;
@@ -190,12 +192,12 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
     });
   }
   const google = parsed.data.endpoints.google;
-  if (google && config.GOOGLE_API_KEY) {
+  if (google && config.GOOGLE_KEY) {
     endpoints.push({
       name: 'google',
       type: 'google',
       baseURL: config.GOOGLE_BASE_URL,
-      ...userProvided(config.GOOGLE_API_KEY),
+      ...userProvided(config.GOOGLE_KEY),
       models: google.models.default,
       titleConvo: true,
       titleModel: google.titleModel,
@@ -246,7 +248,10 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       iconURL: custom.iconURL,
       maxContextTokens: custom.maxContextTokens ?? DEFAULT_CONTEXT_TOKENS,
       streamIdleTimeoutMs: custom.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-      protocol: custom.provider === 'anthropic' ? 'anthropic' : custom.provider === 'google' ? 'google' : 'openAI',
+      protocol: custom.provider === 'openai' ? 'openAI' : custom.provider,
+      // A Bedrock-protocol custom endpoint signs with its apiKey as both halves of the key pair: meant for the
+      // keyless demo server; a real Bedrock endpoint uses the `bedrock` section and AWS credentials.
+      ...(custom.provider === 'bedrock' ? { aws: { region: custom.region ?? 'us-east-1', credentials: { accessKeyId: custom.apiKey, secretAccessKey: custom.apiKey } } } : {}),
       ...(custom.thinkingBudget ? { thinkingBudgetTokens: custom.thinkingBudget } : {}),
       order: endpoints.length,
     });

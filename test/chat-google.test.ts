@@ -20,7 +20,7 @@ const configPath = path.join(process.env.DATA_DIR ?? '.data/test', `google-${tes
 
 beforeAll(async () => {
   writeFileSync(configPath, ['endpoints:', '  google:', '    models:', '      default: [demo-fast]', '    titleModel: demo-fast', '    thinkingBudget: 1024', ''].join('\n'));
-  stack = await startChatStack({ overrides: { CONFIG_PATH: configPath, GOOGLE_API_KEY: 'demo' } });
+  stack = await startChatStack({ overrides: { CONFIG_PATH: configPath, GOOGLE_KEY: 'demo' } });
   token = (await registerAndLogin(createHttpClient(stack.app.baseUrl), 'gemini')).token;
 });
 afterAll(async () => {

@@ -93,7 +93,7 @@ describe('feature-off answers', () => {
     const response = await http.get('/api/endpoints/token-config', { token });
     assert.equal(response.status, 200);
     const models = { 'demo-fast': { context: 8192 }, 'demo-slow': { context: 8192 } };
-    const expected = { demo: models, 'demo-claude': models, 'demo-gemini': models } satisfies TTokenConfigMap;
+    const expected = { demo: models, 'demo-claude': models, 'demo-bedrock': models, 'demo-gemini': models } satisfies TTokenConfigMap;
     assert.deepEqual(response.body, expected);
   });
 

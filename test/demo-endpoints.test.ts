@@ -24,9 +24,9 @@ afterAll(async () => {
   await cleanUpTestData(stack.app.config);
 });
 
-test('the client sees three demo endpoints as custom endpoints, with their models', async () => {
+test('the client sees four demo endpoints as custom endpoints, with their models', async () => {
   const endpoints = (await http.get('/api/endpoints', { token })).body;
-  for (const name of ['demo', 'demo-claude', 'demo-gemini']) assert.equal(endpoints[name]?.type, 'custom', name);
+  for (const name of ['demo', 'demo-claude', 'demo-bedrock', 'demo-gemini']) assert.equal(endpoints[name]?.type, 'custom', name);
   const models = (await http.get('/api/models', { token })).body;
   assert.deepEqual(models['demo-claude'], ['demo-fast', 'demo-slow']);
 });
@@ -34,6 +34,7 @@ test('the client sees three demo endpoints as custom endpoints, with their model
 for (const [endpoint, path, sender] of [
   ['demo', '/v1/chat/completions', 'Demo'],
   ['demo-claude', '/v1/messages', 'Demo (Anthropic SDK)'],
+  ['demo-bedrock', '/model/demo-fast/converse-stream', 'Demo (Bedrock SDK)'],
   ['demo-gemini', '/v1beta/models/demo-fast:streamGenerateContent', 'Demo (Google SDK)'],
 ] as const) {
   test(`${endpoint} answers through ${path}`, async () => {

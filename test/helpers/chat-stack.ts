@@ -60,7 +60,7 @@ export interface ChatStack {
 export async function startChatStack(options: { worker?: boolean; overrides?: Record<string, string> } = {}): Promise<ChatStack> {
   const provider = await startFakeProvider();
   // The fake also speaks Anthropic's and Gemini's protocols (their SDKs add their own paths); those endpoints
-  // are on with ANTHROPIC_API_KEY / GOOGLE_API_KEY (Bedrock's with BEDROCK_AWS_DEFAULT_REGION).
+  // are on with ANTHROPIC_API_KEY / GOOGLE_KEY (Bedrock's with BEDROCK_AWS_DEFAULT_REGION).
   const environment = { DEMO_PROVIDER_URL: provider.url, ANTHROPIC_BASE_URL: provider.url.replace(/\/v1$/, ''), GOOGLE_BASE_URL: provider.url.replace(/\/v1$/, ''), BEDROCK_BASE_URL: provider.url.replace(/\/v1$/, ''), CONCURRENT_MESSAGE_MAX: '20', ...options.overrides };
   const app = await startTestApp(environment);
   const worker = options.worker === false ? undefined : await startInProcessWorker(environment);

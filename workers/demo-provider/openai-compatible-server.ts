@@ -139,6 +139,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
 
   const server = http.createServer((request, response) => {
     totalRequests += 1;
+    lastPath = (request.url ?? '').split('?')[0] ?? '';
     // Bedrock's SDK signs with SigV4 instead of sending a key: its handler checks the signature itself.
     const bedrock = /^\/model\/([^/]+)\/(converse-stream|converse)$/.exec((request.url ?? '').split('?')[0] ?? '');
     if (request.method === 'POST' && bedrock) {
@@ -154,7 +155,6 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
       return sendError(response, 401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
     const path = (request.url ?? '').split('?')[0];
-    lastPath = path ?? '';
     if (request.method === 'GET' && path === '/v1/models') {
       response.writeHead(200, { 'content-type': 'application/json' });
       return response.end(JSON.stringify({ object: 'list', data: ['demo-fast', 'demo-slow'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'durachat' })) }));
