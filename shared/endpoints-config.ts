@@ -28,56 +28,36 @@ const customEndpointSchema = z.object({
   thinkingBudget: z.number().int().min(0).max(128_000).optional(),
 });
 
+/**
+ * A built-in endpoint's YAML section (openAI, anthropic, google, bedrock): its models and limits; with a
+ * `thinking` range, the token budget for the model's reasoning (off when unset).
+ */
+function builtinEndpointSchema(thinking?: { min: number; max: number }) {
+  return z.object({
+    models: modelsSchema,
+    titleModel: z.string().optional(),
+    maxContextTokens: z.number().int().positive().optional(),
+    streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+    ...(thinking ? { thinkingBudget: z.number().int().min(thinking.min).max(thinking.max).optional() } : {}),
+  });
+}
+
 const fileSchema = z.object({
   version: z.string().optional(),
   interface: z.record(z.string(), z.unknown()).default({}),
   endpoints: z
     .object({
-      openAI: z
-        .object({
-          models: modelsSchema,
-          titleModel: z.string().optional(),
-          maxContextTokens: z.number().int().positive().optional(),
-          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
-        })
-        .optional(),
+      openAI: builtinEndpointSchema().optional(),
       /** Enabled by ANTHROPIC_API_KEY (ANTHROPIC_BASE_URL for a compatible server or proxy). */
-      anthropic: z
-        .object({
-          models: modelsSchema,
-          titleModel: z.string().optional(),
-          maxContextTokens: z.number().int().positive().optional(),
-          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
-          /** Extended thinking: the token budget given to it (off when unset). */
-          thinkingBudget: z.number().int().min(1024).max(128_000).optional(),
-        })
-        .optional(),
+      anthropic: builtinEndpointSchema({ min: 1024, max: 128_000 }).optional(),
       /** Enabled by GOOGLE_KEY (GOOGLE_BASE_URL for a proxy or compatible server). */
-      google: z
-        .object({
-          models: modelsSchema,
-          titleModel: z.string().optional(),
-          maxContextTokens: z.number().int().positive().optional(),
-          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
-          /** Thinking budget; thoughts are streamed as reasoning (off when unset). */
-          thinkingBudget: z.number().int().min(0).max(32_768).optional(),
-        })
-        .optional(),
+      google: builtinEndpointSchema({ min: 0, max: 32_768 }).optional(),
       /**
        * Enabled by BEDROCK_AWS_DEFAULT_REGION, as in LibreChat; signed with BEDROCK_AWS_ACCESS_KEY_ID and
        * BEDROCK_AWS_SECRET_ACCESS_KEY when set, else by the SDK's default credential chain (BEDROCK_BASE_URL
        * for a proxy, a VPC endpoint or the local server). Models are Bedrock model or inference profile ids.
        */
-      bedrock: z
-        .object({
-          models: modelsSchema,
-          titleModel: z.string().optional(),
-          maxContextTokens: z.number().int().positive().optional(),
-          streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
-          /** Reasoning for Anthropic models on Bedrock (`additionalModelRequestFields.thinking`); off when unset. */
-          thinkingBudget: z.number().int().min(1024).max(128_000).optional(),
-        })
-        .optional(),
+      bedrock: builtinEndpointSchema({ min: 1024, max: 128_000 }).optional(),
       custom: z.array(customEndpointSchema).default([]),
     })
     .default({ custom: [] }),
@@ -158,82 +138,41 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
     throw new ConfigError(`Invalid endpoints config in ${config.CONFIG_PATH}:\n${lines.join('\n')}`);
   }
   const endpoints: ResolvedEndpoint[] = [];
-  const openAI = parsed.data.endpoints.openAI;
-  // The OpenAI endpoint is offered only with a key: without one every request would fail.
+  const { openAI, anthropic, google, bedrock } = parsed.data.endpoints;
+  /** A built-in endpoint from its YAML section, with what differs between them. */
+  const builtin = (
+    section: z.infer<ReturnType<typeof builtinEndpointSchema>>,
+    fields: Pick<ResolvedEndpoint, 'name' | 'type' | 'baseURL' | 'maxContextTokens'> & Partial<ResolvedEndpoint>,
+  ): ResolvedEndpoint => ({
+    apiKey: '',
+    models: section.models.default,
+    titleConvo: true,
+    titleModel: section.titleModel,
+    streamIdleTimeoutMs: section.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    ...(typeof section.thinkingBudget === 'number' && section.thinkingBudget > 0 ? { thinkingBudgetTokens: section.thinkingBudget } : {}),
+    ...fields,
+    maxContextTokens: section.maxContextTokens ?? fields.maxContextTokens,
+    order: endpoints.length,
+  });
+  // A built-in endpoint is offered only with its key: without one every request would fail.
   if (openAI && config.OPENAI_API_KEY) {
-    endpoints.push({
-      name: 'openAI',
-      type: 'openAI',
-      baseURL: config.OPENAI_BASE_URL,
-      ...userProvided(config.OPENAI_API_KEY),
-      models: openAI.models.default,
-      titleConvo: true,
-      titleModel: openAI.titleModel,
-      maxContextTokens: openAI.maxContextTokens ?? 128000,
-      streamIdleTimeoutMs: openAI.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-      order: 0,
-    });
+    endpoints.push(builtin(openAI, { name: 'openAI', type: 'openAI', baseURL: config.OPENAI_BASE_URL, maxContextTokens: 128_000, ...userProvided(config.OPENAI_API_KEY) }));
   }
-  const anthropic = parsed.data.endpoints.anthropic;
   if (anthropic && config.ANTHROPIC_API_KEY) {
-    endpoints.push({
-      name: 'anthropic',
-      type: 'anthropic',
-      baseURL: config.ANTHROPIC_BASE_URL,
-      ...userProvided(config.ANTHROPIC_API_KEY),
-      models: anthropic.models.default,
-      titleConvo: true,
-      titleModel: anthropic.titleModel,
-      modelDisplayLabel: 'Claude',
-      maxContextTokens: anthropic.maxContextTokens ?? 200_000,
-      streamIdleTimeoutMs: anthropic.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-      thinkingBudgetTokens: anthropic.thinkingBudget,
-      order: endpoints.length,
-    });
+    endpoints.push(builtin(anthropic, { name: 'anthropic', type: 'anthropic', baseURL: config.ANTHROPIC_BASE_URL, maxContextTokens: 200_000, modelDisplayLabel: 'Claude', ...userProvided(config.ANTHROPIC_API_KEY) }));
   }
-  const google = parsed.data.endpoints.google;
   if (google && config.GOOGLE_KEY) {
-    endpoints.push({
-      name: 'google',
-      type: 'google',
-      baseURL: config.GOOGLE_BASE_URL,
-      ...userProvided(config.GOOGLE_KEY),
-      models: google.models.default,
-      titleConvo: true,
-      titleModel: google.titleModel,
-      modelDisplayLabel: 'Gemini',
-      maxContextTokens: google.maxContextTokens ?? 1_000_000,
-      streamIdleTimeoutMs: google.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-      thinkingBudgetTokens: google.thinkingBudget,
-      order: endpoints.length,
-    });
+    endpoints.push(builtin(google, { name: 'google', type: 'google', baseURL: config.GOOGLE_BASE_URL, maxContextTokens: 1_000_000, modelDisplayLabel: 'Gemini', ...userProvided(config.GOOGLE_KEY) }));
   }
-  const bedrock = parsed.data.endpoints.bedrock;
   if (bedrock && config.BEDROCK_AWS_DEFAULT_REGION) {
     const { BEDROCK_AWS_ACCESS_KEY_ID: accessKeyId, BEDROCK_AWS_SECRET_ACCESS_KEY: secretAccessKey } = config;
     // Half a key pair is a mistake, not a request for the default chain: say so at start-up.
     if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
       throw new ConfigError('Invalid configuration:\n  BEDROCK_AWS_ACCESS_KEY_ID, BEDROCK_AWS_SECRET_ACCESS_KEY: set both, or neither to use the default credential chain');
     }
-    endpoints.push({
-      name: 'bedrock',
-      type: 'bedrock',
-      baseURL: config.BEDROCK_BASE_URL,
-      // Bedrock requests are SigV4-signed with `aws`; there is no API key.
-      apiKey: '',
-      aws: {
-        region: config.BEDROCK_AWS_DEFAULT_REGION,
-        ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(config.BEDROCK_AWS_SESSION_TOKEN ? { sessionToken: config.BEDROCK_AWS_SESSION_TOKEN } : {}) } } : {}),
-      },
-      models: bedrock.models.default,
-      titleConvo: true,
-      titleModel: bedrock.titleModel,
-      modelDisplayLabel: 'AWS Bedrock',
-      maxContextTokens: bedrock.maxContextTokens ?? 200_000,
-      streamIdleTimeoutMs: bedrock.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-      thinkingBudgetTokens: bedrock.thinkingBudget,
-      order: endpoints.length,
-    });
+    const credentials = accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(config.BEDROCK_AWS_SESSION_TOKEN ? { sessionToken: config.BEDROCK_AWS_SESSION_TOKEN } : {}) } } : {};
+    // Bedrock requests are SigV4-signed with `aws`; there is no API key.
+    endpoints.push(builtin(bedrock, { name: 'bedrock', type: 'bedrock', baseURL: config.BEDROCK_BASE_URL, maxContextTokens: 200_000, modelDisplayLabel: 'AWS Bedrock', aws: { region: config.BEDROCK_AWS_DEFAULT_REGION, ...credentials } }));
   }
   for (const custom of parsed.data.endpoints.custom) {
     endpoints.push({
