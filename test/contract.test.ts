@@ -82,4 +82,16 @@ test('the client\'s own request helpers work against durachat, and responses par
   assert.deepEqual(await dataService.getFavorites(), []);
   const favorites = await dataService.updateFavorites([{ model: 'demo-fast', endpoint: 'demo' }]);
   assert.deepEqual(favorites, [{ model: 'demo-fast', endpoint: 'demo' }]);
+
+  // User keys through the client's own helpers: set, check, revoke one, revoke all; the value never comes back.
+  await dataService.updateUserKey({ name: 'demo', value: 'sk-contract-secret', expiresAt: new Date(Date.now() + 3_600_000).toISOString() } as never);
+  const checked = await dataService.userKeyQuery('demo');
+  assert.ok(checked.expiresAt && !JSON.stringify(checked).includes('sk-contract-secret'));
+  await dataService.revokeUserKey('demo');
+  assert.equal((await dataService.userKeyQuery('demo')).expiresAt, null);
+  await dataService.updateUserKey({ name: 'demo', value: 'sk-contract-secret', expiresAt: null } as never);
+  await dataService.revokeAllUserKeys();
+  assert.equal((await dataService.userKeyQuery('demo')).expiresAt, null);
+  // Balances are off in the default configuration: the client's helper gets LibreChat's 404.
+  await assert.rejects(() => dataService.getUserBalance(), (error: { response?: { status: number } }) => error.response?.status === 404);
 });
