@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import Anthropic from '@anthropic-ai/sdk';
-import { PROVIDER_REJECTED, ProviderTransientError } from './provider-errors.ts';
+import { ProviderTransientError, connectionFailure, isRetryableStatus, providerRejected } from './provider-errors.ts';
 
 const TRANSIENT_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error']);
 
@@ -14,10 +14,9 @@ export function classifyAnthropicError(error: unknown): Error {
   if (error instanceof Anthropic.APIError) {
     const status = error.status;
     const detail = error.apiMessage ?? error.message;
-    const transient = status === undefined ? !(error instanceof Anthropic.APIUserAbortError) : status === 408 || status === 409 || status === 429 || status >= 500;
+    const transient = status === undefined ? !(error instanceof Anthropic.APIUserAbortError) : isRetryableStatus(status);
     if (transient || (error.type && TRANSIENT_TYPES.has(error.type))) return new ProviderTransientError(`Provider answered ${status ?? error.type ?? 'an error'}: ${detail}`);
-    return ApplicationFailure.create({ message: `The model provider refused the request (${status}): ${detail}`, type: PROVIDER_REJECTED, nonRetryable: true, details: [{ status }] });
+    return providerRejected(status, detail, { status });
   }
-  if (error instanceof Error) return new ProviderTransientError(`Provider connection failed: ${error.message}`);
-  return new ProviderTransientError(`Provider call failed: ${String(error)}`);
+  return connectionFailure(error);
 }

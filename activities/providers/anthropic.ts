@@ -1,20 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { alternatingTurns } from './alternating-turns.ts';
 import { classifyAnthropicError } from './anthropic-errors.ts';
+import { classifiedEvents } from './classified-stream.ts';
 import { createClientCache } from './client-cache.ts';
 import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
 
-/** System text apart, user/assistant turns alternating as Anthropic requires (adjacent turns of one role joined). */
+/** System text apart, user/assistant turns alternating as Anthropic requires. */
 function toAnthropicMessages(messages: PromptMessage[]): { system?: string; messages: Anthropic.MessageParam[] } {
-  const system = messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n\n');
-  const turns: Anthropic.MessageParam[] = [];
-  for (const message of messages) {
-    if (message.role === 'system') continue;
-    const last = turns.at(-1);
-    if (last && last.role === message.role) last.content = `${last.content as string}\n\n${message.content}`;
-    else turns.push({ role: message.role, content: message.content });
-  }
-  return { ...(system ? { system } : {}), messages: turns };
+  const { system, turns } = alternatingTurns(messages);
+  return { ...(system ? { system } : {}), messages: turns.map((turn) => ({ role: turn.role, content: turn.text })) };
 }
 
 /**
@@ -54,16 +49,7 @@ export function createAnthropicProvider(): ModelProvider {
       let inputTokens = 0;
       let cacheReadTokens: number | undefined;
       let cacheWriteTokens: number | undefined;
-      const iterator = stream[Symbol.asyncIterator]();
-      while (true) {
-        let next: IteratorResult<Anthropic.RawMessageStreamEvent>;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          throw classifyAnthropicError(error);
-        }
-        if (next.done) return;
-        const event = next.value;
+      for await (const event of classifiedEvents(stream, classifyAnthropicError)) {
         if (event.type === 'message_start') {
           inputTokens = event.message.usage.input_tokens;
           cacheReadTokens = event.message.usage.cache_read_input_tokens ?? undefined;

@@ -9,7 +9,9 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import { alternatingTurns } from './alternating-turns.ts';
 import { classifyBedrockError } from './bedrock-errors.ts';
+import { classifiedEvents } from './classified-stream.ts';
 import { createClientCache } from './client-cache.ts';
 import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
 
@@ -26,14 +28,7 @@ interface ConverseMessages {
  * whitespace, so that whitespace is cut here and the continuation's leading whitespace dropped in turn.
  */
 function toConverseMessages(messages: PromptMessage[]): ConverseMessages {
-  const system = messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n\n');
-  const turns: Array<{ role: 'user' | 'assistant'; text: string }> = [];
-  for (const message of messages) {
-    if (message.role === 'system') continue;
-    const last = turns.at(-1);
-    if (last && last.role === message.role) last.text = `${last.text}\n\n${message.content}`;
-    else turns.push({ role: message.role, text: message.content });
-  }
+  const { system, turns } = alternatingTurns(messages);
   let trimmedPrefill = false;
   const last = turns.at(-1);
   if (last?.role === 'assistant') {
@@ -119,16 +114,7 @@ export function createBedrockProvider(): ModelProvider {
       // Bedrock sends messageStop before metadata; the finish is held back so it comes last, after usage.
       let stopReason: string | undefined;
       let skipLeadingWhitespace = trimmedPrefill;
-      const iterator = stream[Symbol.asyncIterator]();
-      while (true) {
-        let next: IteratorResult<ConverseStreamOutput>;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          throw classifyBedrockError(error);
-        }
-        if (next.done) break;
-        const event = next.value;
+      for await (const event of classifiedEvents(stream, classifyBedrockError)) {
         if (event.contentBlockStart?.start?.toolUse) {
           const index = event.contentBlockStart.contentBlockIndex ?? 0;
           const call = { id: event.contentBlockStart.start.toolUse.toolUseId ?? '', name: event.contentBlockStart.start.toolUse.name ?? '' };

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ApiError } from '@google/genai';
-import { PROVIDER_REJECTED, ProviderTransientError } from './provider-errors.ts';
+import { ProviderTransientError, connectionFailure, isRetryableStatus, providerRejected } from './provider-errors.ts';
 
 /** Gemini's failures: 408/429/5xx and lost connections are retried; other 4xx are final, in Google's words. */
 export function classifyGoogleError(error: unknown): Error {
@@ -14,9 +14,8 @@ export function classifyGoogleError(error: unknown): Error {
     } catch {
       // not JSON: keep the message as it is
     }
-    if (status === 408 || status === 409 || status === 429 || status >= 500) return new ProviderTransientError(`Provider answered ${status}: ${detail}`);
-    return ApplicationFailure.create({ message: `The model provider refused the request (${status}): ${detail}`, type: PROVIDER_REJECTED, nonRetryable: true, details: [{ status }] });
+    if (isRetryableStatus(status)) return new ProviderTransientError(`Provider answered ${status}: ${detail}`);
+    return providerRejected(status, detail, { status });
   }
-  if (error instanceof Error) return new ProviderTransientError(`Provider connection failed: ${error.message}`);
-  return new ProviderTransientError(`Provider call failed: ${String(error)}`);
+  return connectionFailure(error);
 }

@@ -1,6 +1,7 @@
 import { GoogleGenAI, type Content, type GenerateContentResponse } from '@google/genai';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createClientCache } from './client-cache.ts';
+import { classifiedEvents } from './classified-stream.ts';
 import { classifyGoogleError } from './google-errors.ts';
 import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
 
@@ -53,15 +54,7 @@ export function createGoogleProvider(): ModelProvider {
       } catch (error) {
         throw classifyGoogleError(error);
       }
-      while (true) {
-        let next: IteratorResult<GenerateContentResponse>;
-        try {
-          next = await stream.next();
-        } catch (error) {
-          throw classifyGoogleError(error);
-        }
-        if (next.done) return;
-        const response = next.value;
+      for await (const response of classifiedEvents(stream, classifyGoogleError)) {
         const candidate = response.candidates?.[0];
         for (const [index, part] of (candidate?.content?.parts ?? []).entries()) {
           if (part.functionCall) {

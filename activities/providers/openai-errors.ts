@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import OpenAI from 'openai';
-import { PROVIDER_REJECTED, ProviderTransientError } from './provider-errors.ts';
+import { ProviderTransientError, connectionFailure, isRetryableStatus, providerRejected } from './provider-errors.ts';
 
 /**
  * Retryability from the status code, as vercel/ai decides it: 408, 409, 429 and 5xx (and lost
@@ -12,11 +12,8 @@ export function classifyOpenAIError(error: unknown): Error {
   if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
     const status = error.status;
     const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
-    if (status === 408 || status === 409 || status === 429 || status >= 500) {
-      return new ProviderTransientError(`Provider answered ${status}: ${detail}`);
-    }
-    return ApplicationFailure.create({ message: `The model provider refused the request (${status}): ${detail}`, type: PROVIDER_REJECTED, nonRetryable: true, details: [{ status }] });
+    if (isRetryableStatus(status)) return new ProviderTransientError(`Provider answered ${status}: ${detail}`);
+    return providerRejected(status, detail, { status });
   }
-  if (error instanceof Error) return new ProviderTransientError(`Provider connection failed: ${error.message}`);
-  return new ProviderTransientError(`Provider call failed: ${String(error)}`);
+  return connectionFailure(error);
 }

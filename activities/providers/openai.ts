@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createClientCache } from './client-cache.ts';
+import { classifiedEvents } from './classified-stream.ts';
 import { classifyOpenAIError } from './openai-errors.ts';
 import type { CompleteRequest, ModelProvider, ProviderChunk, StreamRequest } from './provider.ts';
 
@@ -33,16 +34,7 @@ export function createOpenAIProvider(): ModelProvider {
       } catch (error) {
         throw classifyOpenAIError(error);
       }
-      const iterator = stream[Symbol.asyncIterator]();
-      while (true) {
-        let next: IteratorResult<OpenAI.Chat.Completions.ChatCompletionChunk>;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          throw classifyOpenAIError(error);
-        }
-        if (next.done) return;
-        const chunk = next.value;
+      for await (const chunk of classifiedEvents(stream, classifyOpenAIError)) {
         const choice = chunk.choices[0];
         const delta = choice?.delta as (OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; reasoning?: string }) | undefined;
         const reasoning = delta?.reasoning_content ?? delta?.reasoning;
