@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import { temporalReachable } from '../../shared/temporal-reachable.ts';
 import type { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import type { Config } from '../../shared/config.ts';
@@ -48,10 +49,12 @@ export async function healthRoutes(app: FastifyInstance, options: { config: Conf
         await db.command({ ping: 1 });
       }, failed('database')),
       // DescribeNamespace rather than GetSystemInfo: it also proves the configured namespace exists.
-      timed(
-        () => temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => temporal.workflowService.describeNamespace({ namespace: config.TEMPORAL_NAMESPACE })),
-        failed('temporal'),
-      ),
+      // Reachability first: a call to an unreachable server leaves the SDK's retry timers running past this
+      // check (and past a shutdown that closes the connection).
+      timed(async () => {
+        if (!(await temporalReachable(temporal.connection as Connection, CHECK_TIMEOUT_MS))) throw new Error('Temporal is unreachable');
+        await temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => temporal.workflowService.describeNamespace({ namespace: config.TEMPORAL_NAMESPACE }));
+      }, failed('temporal')),
       checkWorkers(),
     ]);
     const checks = { redis: redisCheck, database, temporal: temporalCheck, workers };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -17,6 +17,7 @@ import { Message, ROOT_PARENT_MESSAGE_ID } from '../../shared/models/index.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import type { RunInfo, RunRegistry } from '../../shared/run-registry.ts';
 import type { ConversationService } from './conversation-service.ts';
+import { temporalReachable } from '../../shared/temporal-reachable.ts';
 import type { UserKeyService } from './user-key-service.ts';
 
 export interface ChatRequest {
@@ -48,6 +49,7 @@ export type StartedRun = { refused: false; run: RunInfo; created: Record<string,
 type LeanMessage = { messageId: string; parentMessageId: string; text: string; isCreatedByUser: boolean; conversationId: string };
 
 const START_DEADLINE_MS = 5000;
+const TEMPORAL_CONNECT_TIMEOUT_MS = 3000;
 
 export function createChatService(deps: {
   config: Pick<Config, 'TASK_QUEUES' | 'CONCURRENT_MESSAGE_MAX' | 'CHAT_STREAM_TTL_SECONDS'>;
@@ -260,14 +262,12 @@ export function createChatService(deps: {
       ],
       staticSummary: `${request.isContinued ? 'continue' : request.isRegenerate ? 'regenerate' : 'reply'} with ${request.model} on ${endpoint.name}`,
     };
-    try {
-      // Connected first (a no-op once connected): a start that fails here was never sent, so the user
-      // can be told plainly that nothing was saved.
-      await (temporal.connection as { ensureConnected?: () => Promise<void> }).ensureConnected?.();
-    } catch (error) {
+    // Reachable first (immediate once connected): a start that fails here was never sent, so the user can
+    // be told plainly that nothing was saved.
+    if (!(await temporalReachable(temporal.connection as Connection, TEMPORAL_CONNECT_TIMEOUT_MS))) {
       await runs.discard(run).catch(() => undefined);
       await releaseIdempotency();
-      log.error({ err: error }, 'Temporal is unreachable');
+      log.error({ address: 'temporal' }, 'Temporal is unreachable');
       throw new UnavailableError('The chat service is unavailable right now; your message was not saved. Please try again.');
     }
     try {
