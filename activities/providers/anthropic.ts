@@ -1,15 +1,47 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
-import { alternatingTurns } from './alternating-turns.ts';
+import { alternatingTurns, continuesToolLoop, type Turn } from './alternating-turns.ts';
 import { classifyAnthropicError } from './anthropic-errors.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { createClientCache } from './client-cache.ts';
-import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
+import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
 
-/** System text apart, user/assistant turns alternating as Anthropic requires. */
-function toAnthropicMessages(messages: PromptMessage[]): { system?: string; messages: Anthropic.MessageParam[] } {
-  const { system, turns } = alternatingTurns(messages);
-  return { ...(system ? { system } : {}), messages: turns.map((turn) => ({ role: turn.role, content: turn.text })) };
+function toAnthropicContent(turn: Turn): string | Anthropic.ContentBlockParam[] {
+  const [only] = turn.blocks;
+  // A text-only turn goes as a plain string, as it always has.
+  if (turn.blocks.length === 1 && only?.type === 'text') return only.text;
+  return turn.blocks
+    .filter((block) => block.type !== 'text' || block.text.length > 0)
+    .map((block): Anthropic.ContentBlockParam => {
+      if (block.type === 'text') return { type: 'text', text: block.text };
+      if (block.type === 'tool_use') return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
+      return { type: 'tool_result', tool_use_id: block.toolUseId, ...(block.content ? { content: block.content } : {}), ...(block.isError ? { is_error: true } : {}) };
+    });
+}
+
+/**
+ * System text apart, user/assistant turns alternating as Anthropic requires, tool calls and results as
+ * blocks. A request that offers no tools (a title) carries its tool history as text: Anthropic has refused
+ * tool blocks in a request that defines no tools ("Requests which include tool_use or tool_result blocks
+ * must define tools"), and such a request only needs to read what happened.
+ */
+function toAnthropicMessages(messages: PromptMessage[], tools: ToolDefinition[] | undefined): { system?: string; messages: Anthropic.MessageParam[] } {
+  const { system, turns } = alternatingTurns(messages, { toolsAsText: !tools?.length });
+  return { ...(system ? { system } : {}), messages: turns.map((turn) => ({ role: turn.role, content: toAnthropicContent(turn) })) };
+}
+
+function toAnthropicTools(tools: ToolDefinition[] | undefined): { tools?: Anthropic.Tool[] } {
+  if (!tools?.length) return {};
+  return { tools: tools.map((tool) => ({ name: tool.name, description: tool.description, input_schema: { type: 'object' as const, ...tool.parameters } })) };
+}
+
+/** Anthropic's stop reasons in the provider interface's normalised terms (provider.ts, the finish chunk). */
+function finishReason(stopReason: string): string {
+  if (stopReason === 'end_turn' || stopReason === 'stop_sequence') return 'stop';
+  if (stopReason === 'max_tokens') return 'length';
+  if (stopReason === 'tool_use') return 'tool_calls';
+  if (stopReason === 'refusal') return 'content_filter';
+  return stopReason.toLowerCase();
 }
 
 /**
@@ -25,16 +57,19 @@ export function createAnthropicProvider(): ModelProvider {
 
     async *stream(request: StreamRequest): AsyncIterable<ProviderChunk> {
       const { parameters } = request;
-      // Anthropic refuses extended thinking with an assistant prefill: a continuation goes on without it.
+      // Anthropic refuses extended thinking with an assistant prefill: a continuation goes on without it. So
+      // does a request that sends tool results back: thinking would need the calling turn's signed
+      // thinking blocks, which prompts do not carry.
       const isPrefill = request.messages.at(-1)?.role === 'assistant';
-      const thinkingBudget = isPrefill ? undefined : request.endpoint.thinkingBudgetTokens;
+      const thinkingBudget = isPrefill || continuesToolLoop(request.messages) ? undefined : request.endpoint.thinkingBudgetTokens;
       let stream;
       try {
         stream = await clientFor(request.endpoint).messages.create(
           {
             model: request.model,
             max_tokens: request.maxOutputTokens + (thinkingBudget ?? 0),
-            ...toAnthropicMessages(request.messages),
+            ...toAnthropicMessages(request.messages, request.tools),
+            ...toAnthropicTools(request.tools),
             stream: true,
             ...(thinkingBudget ? { thinking: { type: 'enabled' as const, budget_tokens: thinkingBudget } } : {}),
             ...(parameters.temperature != null && !thinkingBudget ? { temperature: Math.min(parameters.temperature, 1) } : {}),
@@ -45,7 +80,9 @@ export function createAnthropicProvider(): ModelProvider {
       } catch (error) {
         throw classifyAnthropicError(error);
       }
-      const toolCalls = new Map<number, { id: string; name: string }>();
+      // Calls by content block index; each is numbered by its position among the turn's calls (0, 1 ...), as
+      // OpenAI numbers tool_calls, not by block index (a text or thinking block comes first).
+      const toolCalls = new Map<number, { index: number; id: string; name: string }>();
       let inputTokens = 0;
       let cacheReadTokens: number | undefined;
       let cacheWriteTokens: number | undefined;
@@ -55,30 +92,35 @@ export function createAnthropicProvider(): ModelProvider {
           cacheReadTokens = event.message.usage.cache_read_input_tokens ?? undefined;
           cacheWriteTokens = event.message.usage.cache_creation_input_tokens ?? undefined;
         } else if (event.type === 'content_block_start' && event.content_block.type === 'tool_use') {
-          toolCalls.set(event.index, { id: event.content_block.id, name: event.content_block.name });
-          yield { type: 'tool_call', index: event.index, id: event.content_block.id, name: event.content_block.name, argumentsDelta: '' };
+          const call = { index: toolCalls.size, id: event.content_block.id, name: event.content_block.name };
+          toolCalls.set(event.index, call);
+          yield { type: 'tool_call', ...call, argumentsDelta: '' };
         } else if (event.type === 'content_block_delta') {
           const delta = event.delta;
           if (delta.type === 'text_delta') yield { type: 'text', text: delta.text };
           else if (delta.type === 'thinking_delta') yield { type: 'reasoning', text: delta.thinking };
           else if (delta.type === 'input_json_delta') {
             const call = toolCalls.get(event.index);
-            yield { type: 'tool_call', index: event.index, id: call?.id ?? '', name: call?.name ?? '', argumentsDelta: delta.partial_json };
+            if (!call) throw classifyAnthropicError(new Error(`Anthropic streamed tool input for block ${event.index}, which was not a tool_use block`));
+            if (delta.partial_json) yield { type: 'tool_call', ...call, argumentsDelta: delta.partial_json };
           }
         } else if (event.type === 'message_delta') {
           yield { type: 'usage', inputTokens, outputTokens: event.usage.output_tokens, cacheReadTokens, cacheWriteTokens };
-          if (event.delta.stop_reason) yield { type: 'finish', reason: event.delta.stop_reason === 'end_turn' ? 'stop' : event.delta.stop_reason === 'max_tokens' ? 'length' : event.delta.stop_reason };
+          if (event.delta.stop_reason) yield { type: 'finish', reason: finishReason(event.delta.stop_reason) };
         }
       }
     },
 
-    async complete(request: CompleteRequest): Promise<string> {
+    async complete(request: CompleteRequest): Promise<CompletionResult> {
       try {
         const message = await clientFor(request.endpoint).messages.create(
-          { model: request.model, max_tokens: request.maxOutputTokens, ...toAnthropicMessages(request.messages), ...(request.temperature != null ? { temperature: request.temperature } : {}) },
+          { model: request.model, max_tokens: request.maxOutputTokens, ...toAnthropicMessages(request.messages, undefined), ...(request.temperature != null ? { temperature: request.temperature } : {}) },
           { signal: request.signal },
         );
-        return message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+        return {
+          text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+          usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+        };
       } catch (error) {
         throw classifyAnthropicError(error);
       }

@@ -6,48 +6,73 @@ import {
   type ConverseStreamOutput,
   type Message,
   type SystemContentBlock,
+  type ToolConfiguration,
+  type ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
-import { alternatingTurns } from './alternating-turns.ts';
+import { alternatingTurns, continuesToolLoop, type TurnBlock } from './alternating-turns.ts';
 import { classifyBedrockError } from './bedrock-errors.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { createClientCache } from './client-cache.ts';
-import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
+import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
 
 interface ConverseMessages {
   system?: SystemContentBlock[];
   messages: Message[];
+  toolConfig?: ToolConfiguration;
   /** Whitespace cut from the end of an assistant prefill (Bedrock refuses it there); see stream(). */
   trimmedPrefill: boolean;
 }
 
+/** The SDK's JSON document type (a tool's input, a schema), which plain JSON objects are. */
+type DocumentType = NonNullable<ToolUseBlock['input']>;
+
+function toConverseBlock(block: TurnBlock): ContentBlock {
+  if (block.type === 'text') return { text: block.text };
+  if (block.type === 'tool_use') return { toolUse: { toolUseId: block.id, name: block.name, input: block.input as DocumentType } };
+  // Converse refuses a blank text block, and an error result without content: an empty result says so instead.
+  return { toolResult: { toolUseId: block.toolUseId, content: [{ text: block.content || '(no output)' }], status: block.isError ? 'error' : 'success' } };
+}
+
 /**
  * System text apart, user/assistant turns alternating as Converse requires (adjacent turns of one role
- * joined). A last assistant turn is a prefill: Anthropic models on Bedrock refuse one that ends in
- * whitespace, so that whitespace is cut here and the continuation's leading whitespace dropped in turn.
+ * merged, tool calls and results as toolUse/toolResult blocks). Converse refuses tool blocks without a
+ * toolConfig, so a request that offers no tools carries its tool history as text. A last assistant turn
+ * is a prefill: Anthropic models on Bedrock refuse one that ends in whitespace, so that whitespace is cut
+ * here and the continuation's leading whitespace dropped in turn.
  */
-function toConverseMessages(messages: PromptMessage[]): ConverseMessages {
-  const { system, turns } = alternatingTurns(messages);
+function toConverseMessages(messages: PromptMessage[], tools: ToolDefinition[] | undefined): ConverseMessages {
+  const offersTools = (tools?.length ?? 0) > 0;
+  const { system, turns } = alternatingTurns(messages, { toolsAsText: !offersTools });
   let trimmedPrefill = false;
-  const last = turns.at(-1);
-  if (last?.role === 'assistant') {
-    const trimmed = last.text.trimEnd();
-    trimmedPrefill = trimmed.length !== last.text.length;
-    last.text = trimmed;
+  const lastBlock = turns.at(-1)?.role === 'assistant' ? turns.at(-1)!.blocks.at(-1) : undefined;
+  if (lastBlock?.type === 'text') {
+    const trimmed = lastBlock.text.trimEnd();
+    trimmedPrefill = trimmed.length !== lastBlock.text.length;
+    lastBlock.text = trimmed;
+  }
+  const converse: Message[] = [];
+  for (const turn of turns) {
+    // Converse refuses blank text blocks, so they are left out, and a turn left empty with them.
+    const blocks = turn.blocks.filter((block) => block.type !== 'text' || block.text.length > 0);
+    if (blocks.length > 0) converse.push({ role: turn.role, content: blocks.map(toConverseBlock) });
   }
   return {
     ...(system ? { system: [{ text: system }] } : {}),
-    // Converse refuses blank text blocks, so an empty turn is left out.
-    messages: turns.filter((turn) => turn.text.length > 0).map((turn) => ({ role: turn.role, content: [{ text: turn.text } as ContentBlock] })),
+    messages: converse,
+    ...(offersTools ? { toolConfig: { tools: tools!.map((tool) => ({ toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: tool.parameters as DocumentType } } })) } } : {}),
     trimmedPrefill,
   };
 }
 
+/** Converse's stop reasons in the provider interface's normalised terms (provider.ts, the finish chunk). */
 function finishReason(stopReason: string | undefined): string {
-  if (stopReason === 'end_turn' || stopReason === 'stop_sequence') return 'stop';
+  if (stopReason === undefined || stopReason === 'end_turn' || stopReason === 'stop_sequence') return 'stop';
   if (stopReason === 'max_tokens') return 'length';
-  return stopReason ?? 'stop';
+  if (stopReason === 'tool_use') return 'tool_calls';
+  if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') return 'content_filter';
+  return stopReason.toLowerCase();
 }
 
 /**
@@ -86,9 +111,11 @@ export function createBedrockProvider(): ModelProvider {
     async *stream(request: StreamRequest): AsyncIterable<ProviderChunk> {
       const { parameters } = request;
       // Anthropic models refuse extended thinking with an assistant prefill: a continuation goes on without it.
+      // So does a request that sends tool results back: thinking would need the calling turn's signed
+      // reasoning blocks, which prompts do not carry.
       const isPrefill = request.messages.at(-1)?.role === 'assistant';
-      const thinkingBudget = isPrefill ? undefined : request.endpoint.thinkingBudgetTokens;
-      const { trimmedPrefill, ...conversation } = toConverseMessages(request.messages);
+      const thinkingBudget = isPrefill || continuesToolLoop(request.messages) ? undefined : request.endpoint.thinkingBudgetTokens;
+      const { trimmedPrefill, ...conversation } = toConverseMessages(request.messages, request.tools);
       let stream: AsyncIterable<ConverseStreamOutput> | undefined;
       try {
         const response = await clientFor(request.endpoint).send(
@@ -110,16 +137,18 @@ export function createBedrockProvider(): ModelProvider {
         throw classifyBedrockError(error);
       }
       if (!stream) throw classifyBedrockError(new Error('Bedrock answered without an event stream'));
-      const toolCalls = new Map<number, { id: string; name: string }>();
+      // Calls by content block index; each is numbered by its position among the turn's calls (0, 1 ...), as
+      // OpenAI numbers tool_calls, not by block index (a text or reasoning block comes first).
+      const toolCalls = new Map<number, { index: number; id: string; name: string }>();
       // Bedrock sends messageStop before metadata; the finish is held back so it comes last, after usage.
       let stopReason: string | undefined;
       let skipLeadingWhitespace = trimmedPrefill;
       for await (const event of classifiedEvents(stream, classifyBedrockError)) {
         if (event.contentBlockStart?.start?.toolUse) {
-          const index = event.contentBlockStart.contentBlockIndex ?? 0;
-          const call = { id: event.contentBlockStart.start.toolUse.toolUseId ?? '', name: event.contentBlockStart.start.toolUse.name ?? '' };
-          toolCalls.set(index, call);
-          yield { type: 'tool_call', index, ...call, argumentsDelta: '' };
+          const { toolUse } = event.contentBlockStart.start;
+          const call = { index: toolCalls.size, id: toolUse.toolUseId ?? '', name: toolUse.name ?? '' };
+          toolCalls.set(event.contentBlockStart.contentBlockIndex ?? 0, call);
+          yield { type: 'tool_call', ...call, argumentsDelta: '' };
         } else if (event.contentBlockDelta?.delta) {
           const { delta, contentBlockIndex } = event.contentBlockDelta;
           if (delta.text !== undefined) {
@@ -132,9 +161,9 @@ export function createBedrockProvider(): ModelProvider {
             yield { type: 'text', text };
           } else if (delta.reasoningContent?.text !== undefined) yield { type: 'reasoning', text: delta.reasoningContent.text };
           else if (delta.toolUse?.input !== undefined) {
-            const index = contentBlockIndex ?? 0;
-            const call = toolCalls.get(index);
-            yield { type: 'tool_call', index, id: call?.id ?? '', name: call?.name ?? '', argumentsDelta: delta.toolUse.input };
+            const call = toolCalls.get(contentBlockIndex ?? 0);
+            if (!call) throw classifyBedrockError(new Error(`Bedrock streamed tool input for block ${contentBlockIndex}, which was not a toolUse block`));
+            if (delta.toolUse.input) yield { type: 'tool_call', ...call, argumentsDelta: delta.toolUse.input };
           }
         } else if (event.messageStop) {
           stopReason = finishReason(event.messageStop.stopReason);
@@ -153,9 +182,9 @@ export function createBedrockProvider(): ModelProvider {
       if (stopReason) yield { type: 'finish', reason: stopReason };
     },
 
-    async complete(request: CompleteRequest): Promise<string> {
+    async complete(request: CompleteRequest): Promise<CompletionResult> {
       try {
-        const { trimmedPrefill: _ignored, ...conversation } = toConverseMessages(request.messages);
+        const { trimmedPrefill: _ignored, ...conversation } = toConverseMessages(request.messages, undefined);
         const response = await clientFor(request.endpoint).send(
           new ConverseCommand({
             modelId: request.model,
@@ -164,7 +193,9 @@ export function createBedrockProvider(): ModelProvider {
           }),
           { abortSignal: request.signal },
         );
-        return (response.output?.message?.content ?? []).map((block) => block.text ?? '').join('');
+        const text = (response.output?.message?.content ?? []).map((block) => block.text ?? '').join('');
+        const usage = response.usage;
+        return { text, ...(usage ? { usage: { inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 } } : {}) };
       } catch (error) {
         throw classifyBedrockError(error);
       }

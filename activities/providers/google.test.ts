@@ -9,7 +9,7 @@ import { afterAll, beforeAll, test } from 'vitest';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createGoogleProvider } from './google.ts';
-import { CONTINUE_INSTRUCTION, type ProviderChunk } from './provider.ts';
+import { CONTINUE_INSTRUCTION, type PromptMessage, type ProviderChunk, type ToolCallRequest, type ToolDefinition } from './provider.ts';
 import { ProviderTransientError } from './provider-errors.ts';
 
 let fake: FakeProvider;
@@ -24,12 +24,16 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function collect(messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>, thinking?: number): Promise<ProviderChunk[]> {
+async function collect(messages: PromptMessage[], thinking?: number, tools?: ToolDefinition[]): Promise<ProviderChunk[]> {
   const chunks: ProviderChunk[] = [];
-  for await (const chunk of provider.stream({ endpoint: { ...endpoint, thinkingBudgetTokens: thinking }, model: 'demo-fast', messages, parameters: {}, maxOutputTokens: 500, signal: new AbortController().signal })) chunks.push(chunk);
+  for await (const chunk of provider.stream({ endpoint: { ...endpoint, thinkingBudgetTokens: thinking }, model: 'demo-fast', messages, parameters: {}, maxOutputTokens: 500, signal: new AbortController().signal, tools })) chunks.push(chunk);
   return chunks;
 }
 const textOf = (chunks: ProviderChunk[]) => chunks.map((chunk) => (chunk.type === 'text' ? chunk.text : '')).join('');
+const tool = (name: string): ToolDefinition => ({ name, description: `Looks things up in ${name}`, parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } });
+type ToolCallChunk = Extract<ProviderChunk, { type: 'tool_call' }>;
+const callsOf = (chunks: ProviderChunk[]): ToolCallRequest[] =>
+  chunks.filter((chunk): chunk is ToolCallChunk => chunk.type === 'tool_call').map((chunk) => ({ id: chunk.id, name: chunk.name, arguments: chunk.argumentsDelta }));
 
 test('streams text, thoughts as reasoning, usage and the finish reason', async () => {
   const chunks = await collect([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello gemini [tokens=15]' }], 1024);
@@ -64,7 +68,61 @@ test('429, 503 and a dropped stream are retryable; 400 and 403 are final with Go
   }
 });
 
-test('complete() answers a title request', async () => {
-  const title = await provider.complete({ endpoint, model: 'demo-fast', messages: [{ role: 'system', content: 'Write a concise conversation title' }, { role: 'user', content: 'User: plan a trip to Rome' }], maxOutputTokens: 32, signal: new AbortController().signal });
-  assert.match(title, /Rome/);
+test('a function call comes whole in one chunk and ends the turn for tool calls; its result comes back', async () => {
+  const question: PromptMessage = { role: 'user', content: 'weather in Paris today [tool=lookup]' };
+  const chunks = await collect([question], undefined, [tool('lookup')]);
+  const pieces = chunks.filter((chunk): chunk is ToolCallChunk => chunk.type === 'tool_call');
+  assert.equal(pieces.length, 1, 'Gemini sends each call whole');
+  assert.equal(pieces[0]!.index, 0);
+  const [call] = callsOf(chunks);
+  assert.ok(call!.id);
+  assert.equal(call!.name, 'lookup');
+  assert.deepEqual(JSON.parse(call!.arguments), { query: 'weather in Paris today', position: 0 });
+  const text = textOf(chunks);
+  assert.equal(text.split(' ').length, 3, 'a few words come before the call');
+  assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'tool_calls' }, 'Gemini says STOP; the turn ended for its calls');
+  assert.deepEqual(callsOf(await collect([question], undefined, [tool('lookup')])), [call], 'a retry gets the same call');
+
+  const answer = await collect([question, { role: 'assistant', content: text, toolCalls: [call!] }, { role: 'tool', toolCallId: call!.id, name: 'lookup', content: 'sunny, 21 degrees' }], undefined, [tool('lookup')]);
+  assert.ok(textOf(answer).startsWith('Tool lookup said: sunny, 21 degrees\n'));
+  assert.equal(answer.filter((chunk) => chunk.type === 'tool_call').length, 0);
+  assert.deepEqual(answer.at(-1), { type: 'finish', reason: 'stop' });
+  // The wire carried a functionCall part in the model turn and a functionResponse part in a user turn.
+  const [, assistant, result] = fake.lastMessages();
+  assert.deepEqual(assistant, { role: 'assistant', content: text, toolCalls: [call] });
+  assert.deepEqual(result, { role: 'tool', content: 'sunny, 21 degrees', toolCallId: call!.id, name: 'lookup' });
+
+  const failed = await collect([question, { role: 'assistant', content: text, toolCalls: [call!] }, { role: 'tool', toolCallId: call!.id, name: 'lookup', content: 'service down', isError: true }], undefined, [tool('lookup')]);
+  assert.ok(textOf(failed).startsWith('Tool lookup said: service down\n'), 'a failure travels as the response\'s error');
+});
+
+test('parallel calls get their own indexes and ids, and all results go back in one user turn', async () => {
+  const question: PromptMessage = { role: 'user', content: 'compare both sources [tool=a,b]' };
+  const chunks = await collect([question], undefined, [tool('a'), tool('b')]);
+  const pieces = chunks.filter((chunk): chunk is ToolCallChunk => chunk.type === 'tool_call');
+  assert.deepEqual(pieces.map((piece) => [piece.index, piece.name]), [[0, 'a'], [1, 'b']]);
+  assert.notEqual(pieces[0]!.id, pieces[1]!.id);
+  assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'tool_calls' });
+  const calls = callsOf(chunks);
+  const answer = await collect(
+    [question, { role: 'assistant', content: '', toolCalls: calls }, ...calls.map((call): PromptMessage => ({ role: 'tool', toolCallId: call.id, name: call.name, content: `result of ${call.name}` }))],
+    undefined,
+    [tool('a'), tool('b')],
+  );
+  assert.ok(textOf(answer).startsWith('Tool a said: result of a\nTool b said: result of b\n'));
+  assert.deepEqual(fake.lastMessages()[1], { role: 'assistant', content: '', toolCalls: calls }, 'the model turn carried both calls');
+});
+
+test('a model never calls a function it was not offered', async () => {
+  const chunks = await collect([{ role: 'user', content: 'use it [tool=missing] [tokens=6]' }], undefined, [tool('lookup')]);
+  assert.equal(chunks.filter((chunk) => chunk.type === 'tool_call').length, 0);
+  assert.equal(textOf(chunks).split(' ').length, 6);
+  assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'stop' });
+});
+
+test('complete() answers a title request with the usage Gemini reported', async () => {
+  const { text, usage } = await provider.complete({ endpoint, model: 'demo-fast', messages: [{ role: 'system', content: 'Write a concise conversation title' }, { role: 'user', content: 'User: plan a trip to Rome' }], maxOutputTokens: 32, signal: new AbortController().signal });
+  assert.match(text, /Rome/);
+  assert.ok(usage!.inputTokens > 0);
+  assert.ok(usage!.outputTokens > 0);
 });

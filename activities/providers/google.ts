@@ -1,11 +1,44 @@
-import { GoogleGenAI, type Content, type GenerateContentResponse } from '@google/genai';
+import { randomUUID } from 'node:crypto';
+import { GoogleGenAI, type Content, type GenerateContentResponse, type Part, type Tool } from '@google/genai';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createClientCache } from './client-cache.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { classifyGoogleError } from './google-errors.ts';
-import type { CompleteRequest, ModelProvider, PromptMessage, ProviderChunk, StreamRequest } from './provider.ts';
+import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
 
-/** System text apart; user/model turns, adjacent turns of one role joined. */
+/** A call's JSON text as Gemini's `args` object; text that is not a JSON object (another model wrote it) is kept whole. */
+function argsObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text || '{}');
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // not JSON: kept as text below
+  }
+  return { arguments: text };
+}
+
+/** The parts one prompt message becomes; its Gemini role is 'model' for assistant turns, 'user' otherwise. */
+function partsOf(message: Exclude<PromptMessage, { role: 'system' }>): Part[] {
+  if (message.role === 'tool') {
+    // Gemini reads `output` as the function's result and `error` as its failure.
+    const response = message.isError ? { error: message.content } : { output: message.content };
+    return [{ functionResponse: { id: message.toolCallId, name: message.name, response } }];
+  }
+  if (message.role === 'assistant' && message.toolCalls?.length) {
+    // Gemini refuses empty text parts, and a turn that only called tools said nothing.
+    return [
+      ...(message.content ? [{ text: message.content }] : []),
+      ...message.toolCalls.map((call) => ({ functionCall: { id: call.id, name: call.name, args: argsObject(call.arguments) } })),
+    ];
+  }
+  return [{ text: message.content }];
+}
+
+/**
+ * System text apart; user/model turns, adjacent turns of one role joined. Tool results travel as
+ * functionResponse parts of a user turn, so the results of parallel calls join into the one turn that
+ * answers the model's turn of calls, as Gemini expects.
+ */
 function toGeminiContents(messages: PromptMessage[]): { systemInstruction?: string; contents: Content[] } {
   const system = messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n\n');
   const contents: Content[] = [];
@@ -13,10 +46,24 @@ function toGeminiContents(messages: PromptMessage[]): { systemInstruction?: stri
     if (message.role === 'system') continue;
     const role = message.role === 'assistant' ? 'model' : 'user';
     const last = contents.at(-1);
-    if (last?.role === role) last.parts!.push({ text: message.content });
-    else contents.push({ role, parts: [{ text: message.content }] });
+    if (last?.role === role) last.parts!.push(...partsOf(message));
+    else contents.push({ role, parts: partsOf(message) });
   }
   return { ...(system ? { systemInstruction: system } : {}), contents };
+}
+
+/** The tools as function declarations; the schema goes as JSON Schema, which Gemini takes as it is. */
+function toGeminiTools(tools: ToolDefinition[] | undefined): { tools?: Tool[] } {
+  if (!tools?.length) return {};
+  return { tools: [{ functionDeclarations: tools.map((tool) => ({ name: tool.name, description: tool.description, parametersJsonSchema: tool.parameters })) }] };
+}
+
+function finishReasonOf(reason: string, calledTools: boolean): string {
+  // Gemini ends a turn of function calls with STOP; the common vocabulary says why the turn ended.
+  if (reason === 'STOP') return calledTools ? 'tool_calls' : 'stop';
+  if (reason === 'MAX_TOKENS') return 'length';
+  if (reason === 'SAFETY') return 'content_filter';
+  return reason.toLowerCase();
 }
 
 /**
@@ -44,6 +91,7 @@ export function createGoogleProvider(): ModelProvider {
           contents,
           config: {
             ...(systemInstruction ? { systemInstruction } : {}),
+            ...toGeminiTools(request.tools),
             maxOutputTokens: request.maxOutputTokens,
             ...(parameters.temperature != null ? { temperature: parameters.temperature } : {}),
             ...(parameters.top_p != null ? { topP: parameters.top_p } : {}),
@@ -54,28 +102,37 @@ export function createGoogleProvider(): ModelProvider {
       } catch (error) {
         throw classifyGoogleError(error);
       }
+      let calls = 0;
+      let usage: GenerateContentResponse['usageMetadata'];
+      let finishReason: string | undefined;
       for await (const response of classifiedEvents(stream, classifyGoogleError)) {
         const candidate = response.candidates?.[0];
-        for (const [index, part] of (candidate?.content?.parts ?? []).entries()) {
+        for (const part of candidate?.content?.parts ?? []) {
           if (part.functionCall) {
-            yield { type: 'tool_call', index, id: part.functionCall.id ?? `${part.functionCall.name}-${index}`, name: part.functionCall.name ?? '', argumentsDelta: JSON.stringify(part.functionCall.args ?? {}) };
+            // Gemini sends each call whole, in one part; the index counts calls over the whole stream. Gemini
+            // 2.x gives no call id, so one is made up: the result must name the call it answers.
+            const { id, name, args } = part.functionCall;
+            yield { type: 'tool_call', index: calls, id: id || `call_${randomUUID()}`, name: name ?? '', argumentsDelta: JSON.stringify(args ?? {}) };
+            calls += 1;
           } else if (part.text) yield part.thought ? { type: 'reasoning', text: part.text } : { type: 'text', text: part.text };
         }
-        const usage = response.usageMetadata;
-        if (usage) {
-          yield {
-            type: 'usage',
-            inputTokens: usage.promptTokenCount ?? 0,
-            outputTokens: usage.candidatesTokenCount ?? 0,
-            reasoningTokens: usage.thoughtsTokenCount ?? undefined,
-            cacheReadTokens: usage.cachedContentTokenCount ?? undefined,
-          };
-        }
-        if (candidate?.finishReason) yield { type: 'finish', reason: candidate.finishReason === 'STOP' ? 'stop' : candidate.finishReason === 'MAX_TOKENS' ? 'length' : candidate.finishReason.toLowerCase() };
+        // usageMetadata is a running total that Gemini may repeat on several chunks: only the last one counts.
+        if (response.usageMetadata) usage = response.usageMetadata;
+        if (candidate?.finishReason) finishReason = candidate.finishReason;
       }
+      if (usage) {
+        yield {
+          type: 'usage',
+          inputTokens: usage.promptTokenCount ?? 0,
+          outputTokens: usage.candidatesTokenCount ?? 0,
+          reasoningTokens: usage.thoughtsTokenCount ?? undefined,
+          cacheReadTokens: usage.cachedContentTokenCount ?? undefined,
+        };
+      }
+      if (finishReason) yield { type: 'finish', reason: finishReasonOf(finishReason, calls > 0) };
     },
 
-    async complete(request: CompleteRequest): Promise<string> {
+    async complete(request: CompleteRequest): Promise<CompletionResult> {
       const { systemInstruction, contents } = toGeminiContents(request.messages);
       try {
         const response = await clientFor(request.endpoint).models.generateContent({
@@ -83,7 +140,10 @@ export function createGoogleProvider(): ModelProvider {
           contents,
           config: { ...(systemInstruction ? { systemInstruction } : {}), maxOutputTokens: request.maxOutputTokens, ...(request.temperature != null ? { temperature: request.temperature } : {}), abortSignal: request.signal },
         });
-        return (response.candidates?.[0]?.content?.parts ?? []).filter((part) => !part.thought).map((part) => part.text ?? '').join('');
+        const text = (response.candidates?.[0]?.content?.parts ?? []).filter((part) => !part.thought).map((part) => part.text ?? '').join('');
+        const usage = response.usageMetadata;
+        // Thoughts are billed as output (shared/run-charge.ts counts them so for streamed replies too).
+        return usage ? { text, usage: { inputTokens: usage.promptTokenCount ?? 0, outputTokens: (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0) } } : { text };
       } catch (error) {
         throw classifyGoogleError(error);
       }

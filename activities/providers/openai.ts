@@ -3,7 +3,34 @@ import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createClientCache } from './client-cache.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { classifyOpenAIError } from './openai-errors.ts';
-import type { CompleteRequest, ModelProvider, ProviderChunk, StreamRequest } from './provider.ts';
+import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
+
+type ChatMessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+
+/**
+ * The prompt in chat-completions terms: an assistant turn's calls become `tool_calls` (content null when
+ * it said nothing, as OpenAI itself sends it back), each result a `tool` message answering its call's id.
+ * Chat completions has no error flag on a tool message, so a failed call's text goes as it is.
+ */
+function toOpenAIMessages(messages: PromptMessage[]): ChatMessageParam[] {
+  return messages.map((message): ChatMessageParam => {
+    if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    if (message.role === 'assistant' && message.toolCalls?.length) {
+      return {
+        role: 'assistant',
+        content: message.content || null,
+        tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+      };
+    }
+    return { role: message.role, content: message.content };
+  });
+}
+
+/** Absent rather than empty: OpenAI rejects an empty `tools` array. */
+function toOpenAITools(tools: ToolDefinition[] | undefined): { tools?: OpenAI.Chat.Completions.ChatCompletionTool[] } {
+  if (!tools?.length) return {};
+  return { tools: tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } })) };
+}
 
 /** OpenAI and every OpenAI-compatible server, through the `openai` SDK's chat completions streaming. */
 export function createOpenAIProvider(): ModelProvider {
@@ -20,7 +47,8 @@ export function createOpenAIProvider(): ModelProvider {
         stream = await clientFor(request.endpoint).chat.completions.create(
           {
             model: request.model,
-            messages: request.messages,
+            messages: toOpenAIMessages(request.messages),
+            ...toOpenAITools(request.tools),
             stream: true,
             stream_options: { include_usage: true },
             max_tokens: request.maxOutputTokens,
@@ -34,14 +62,23 @@ export function createOpenAIProvider(): ModelProvider {
       } catch (error) {
         throw classifyOpenAIError(error);
       }
+      // OpenAI names a call (id, function name) only in its first delta; later deltas carry the index and
+      // an arguments piece. Every chunk this module yields names its call, so no consumer has to remember.
+      const calls = new Map<number, { id: string; name: string }>();
       for await (const chunk of classifiedEvents(stream, classifyOpenAIError)) {
         const choice = chunk.choices[0];
         const delta = choice?.delta as (OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; reasoning?: string }) | undefined;
         const reasoning = delta?.reasoning_content ?? delta?.reasoning;
         if (reasoning) yield { type: 'reasoning', text: reasoning };
         if (delta?.content) yield { type: 'text', text: delta.content };
-        for (const call of delta?.tool_calls ?? []) {
-          yield { type: 'tool_call', index: call.index, id: call.id ?? '', name: call.function?.name ?? '', argumentsDelta: call.function?.arguments ?? '' };
+        for (const [position, call] of (delta?.tool_calls ?? []).entries()) {
+          // Some compatible servers leave out the index when each call arrives whole in one delta.
+          const index = call.index ?? position;
+          const known = calls.get(index) ?? { id: '', name: '' };
+          if (call.id) known.id = call.id;
+          if (call.function?.name) known.name = call.function.name;
+          calls.set(index, known);
+          yield { type: 'tool_call', index, id: known.id, name: known.name, argumentsDelta: call.function?.arguments ?? '' };
         }
         if (chunk.usage) {
           yield {
@@ -52,17 +89,20 @@ export function createOpenAIProvider(): ModelProvider {
             cacheReadTokens: chunk.usage.prompt_tokens_details?.cached_tokens,
           };
         }
+        // Already in the common vocabulary: stop, length, tool_calls, content_filter.
         if (choice?.finish_reason) yield { type: 'finish', reason: choice.finish_reason };
       }
     },
 
-    async complete(request: CompleteRequest): Promise<string> {
+    async complete(request: CompleteRequest): Promise<CompletionResult> {
       try {
         const completion = await clientFor(request.endpoint).chat.completions.create(
-          { model: request.model, messages: request.messages, max_tokens: request.maxOutputTokens, ...(request.temperature != null ? { temperature: request.temperature } : {}) },
+          { model: request.model, messages: toOpenAIMessages(request.messages), max_tokens: request.maxOutputTokens, ...(request.temperature != null ? { temperature: request.temperature } : {}) },
           { signal: request.signal },
         );
-        return completion.choices[0]?.message?.content ?? '';
+        const text = completion.choices[0]?.message?.content ?? '';
+        const usage = completion.usage;
+        return usage ? { text, usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } } : { text };
       } catch (error) {
         throw classifyOpenAIError(error);
       }

@@ -1,9 +1,41 @@
 import type { ConversationParameters } from '../../shared/chat-run.ts';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 
-export interface PromptMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A tool the model may call: a name, what it does, and its arguments as a JSON Schema object. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** A call the model made: `arguments` is the JSON text exactly as the model wrote it. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * One message of a prompt, in the providers' common terms. An assistant turn may carry the tool calls it
+ * made; each call's result comes back as a `tool` message with the call's id (agents, issue 10). Each
+ * provider maps these to its own wire shape (OpenAI tool_calls/tool messages, Anthropic tool_use/
+ * tool_result blocks, Gemini functionCall/functionResponse parts, Bedrock toolUse/toolResult blocks).
+ */
+export type PromptMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCallRequest[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string; isError?: boolean };
+
+/** What a provider reported a completion cost (titles are charged like replies). */
+export interface CompletionUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface CompletionResult {
+  text: string;
+  /** Absent when the provider reported none (the caller counts tokens itself then). */
+  usage?: CompletionUsage;
 }
 
 /** What a provider module streams back, already in the run vocabulary's terms (shared/run-events.ts). */
@@ -12,6 +44,11 @@ export type ProviderChunk =
   | { type: 'reasoning'; text: string }
   | { type: 'tool_call'; index: number; id: string; name: string; argumentsDelta: string }
   | { type: 'usage'; inputTokens: number; outputTokens: number; reasoningTokens?: number; cacheReadTokens?: number; cacheWriteTokens?: number }
+  /**
+   * Normalised: `stop` (answered), `length` (max tokens), `tool_calls` (the turn ended to call tools:
+   * OpenAI tool_calls, Anthropic/Bedrock tool_use, Gemini STOP with function calls), `content_filter`;
+   * anything else is the provider's own reason, lower-cased.
+   */
   | { type: 'finish'; reason: string };
 
 export interface StreamRequest {
@@ -21,6 +58,8 @@ export interface StreamRequest {
   parameters: ConversationParameters;
   maxOutputTokens: number;
   signal: AbortSignal;
+  /** Tools offered to the model; absent or empty means a plain chat reply. */
+  tools?: ToolDefinition[];
 }
 
 export interface CompleteRequest {
@@ -48,8 +87,8 @@ export interface ModelProvider {
   readonly continuation: ContinuationStrategy;
   /** Streams a reply. Errors come out already classified (see classifyError). */
   stream(request: StreamRequest): AsyncIterable<ProviderChunk>;
-  /** A short non-streaming answer (titles). */
-  complete(request: CompleteRequest): Promise<string>;
+  /** A short non-streaming answer (titles), with the usage the provider reported. */
+  complete(request: CompleteRequest): Promise<CompletionResult>;
   /**
    * Transient failures (408/409/429/5xx, overloaded, dropped connections) become plain errors that
    * Temporal retries; everything else (400, 401/403, context too long, refusals) a non-retryable

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { planReply, replyTokens, type ChatMessage, type ReplyPlan } from './reply-script.ts';
+import { planReply, replyTokens, type ChatMessage, type PlannedToolCall, type ReplyPlan } from './reply-script.ts';
 import { paceTokens, type PacingOptions } from './token-pacer.ts';
 
 /**
@@ -8,6 +8,11 @@ import { paceTokens, type PacingOptions } from './token-pacer.ts';
  * `message_start`, `content_block_start/delta/stop` (text, and thinking with a signature when the request
  * enables thinking), `message_delta` (stop reason, usage) and `message_stop` events, `ping`s, and
  * Anthropic's error JSON (`{type: 'error', error: {type, message}}`, 529 for overloaded).
+ *
+ * Tools as Anthropic does them: the `tools` offered are what the reply script may call; a planned call
+ * streams as a `tool_use` block (id `toolu_...`, input as `input_json_delta` pieces) after the text, and
+ * the message stops with `tool_use`. Calls and results sent back (`tool_use` blocks in an assistant turn,
+ * `tool_result` blocks opening the next user turn) are checked as Anthropic checks them, with its 400s.
  *
  * Continuing a reply behaves as Anthropic's API does: a last message from the assistant is a prefix (a
  * "prefill") that the model continues, so partial + continuation is exactly the whole reply.
@@ -42,6 +47,93 @@ function textOf(content: unknown): string {
   return '';
 }
 
+type AnthropicBlock = { type?: string; id?: string; name?: string; input?: unknown; tool_use_id?: string; content?: unknown };
+const blocksOf = (content: unknown): AnthropicBlock[] => (Array.isArray(content) ? content.filter((block) => block && typeof block === 'object') : []);
+
+/**
+ * What Anthropic checks of tool blocks before a model sees them, in its own words: each tool_use in an
+ * assistant turn is answered by a tool_result at the start of the next message, and each tool_result
+ * answers a tool_use of the message just before. Undefined when the conversation is well formed.
+ */
+function toolBlockError(messages: Array<{ role: string; content: unknown }>): string | undefined {
+  for (let index = 0; index < messages.length; index += 1) {
+    const blocks = blocksOf(messages[index]!.content);
+    const previous = index > 0 && messages[index - 1]!.role === 'assistant' ? blocksOf(messages[index - 1]!.content) : [];
+    const called = previous.filter((block) => block.type === 'tool_use').map((block) => String(block.id));
+    for (const [position, block] of blocks.entries()) {
+      if (block.type === 'tool_result' && !called.includes(String(block.tool_use_id))) {
+        return `messages.${index}.content.${position}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${block.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+      }
+    }
+    if (called.length === 0) continue;
+    const answered = new Set(blocks.filter((block) => block.type === 'tool_result').map((block) => String(block.tool_use_id)));
+    const unanswered = called.filter((id) => !answered.has(id));
+    if (unanswered.length > 0) {
+      return `messages.${index - 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+    }
+    if (blocks.slice(0, called.length).some((block) => block.type !== 'tool_result')) {
+      return `messages.${index}: Did not find ${called.length} \`tool_result\` block(s) at the beginning of this message. Messages following \`tool_use\` blocks must begin with a matching number of \`tool_result\` blocks.`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * With thinking on, a request that sends tool results back must send the calling turn's thinking block
+ * with it (signed, as the model wrote it): a calling turn that does not open with one is refused.
+ */
+export function thinkingToolLoopError<Block>(
+  messages: Array<{ role: string; content: unknown }>,
+  /** A block's Anthropic type (Bedrock's server names its own blocks so). */
+  kindOf: (block: Block) => string = (block) => String((block as AnthropicBlock).type),
+): string | undefined {
+  const blocks = (content: unknown): Block[] => (Array.isArray(content) ? content.filter((block) => block && typeof block === 'object') : []);
+  const last = messages.length - 1;
+  const firstOfLast = blocks(messages[last]?.content)[0];
+  if (last < 1 || messages[last - 1]!.role !== 'assistant' || !firstOfLast || kindOf(firstOfLast) !== 'tool_result') return undefined;
+  const firstOfCalling = blocks(messages[last - 1]!.content)[0];
+  const opening = firstOfCalling ? kindOf(firstOfCalling) : 'text';
+  if (opening === 'thinking' || opening === 'redacted_thinking') return undefined;
+  return `messages.${last - 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${opening}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). To avoid this requirement, disable \`thinking\`.`;
+}
+
+/**
+ * Anthropic messages as the reply script reads them: each tool_result becomes a `tool` message (named
+ * after the tool_use it answers), an assistant's tool_use blocks its tool calls.
+ */
+function chatMessagesOf(messages: Array<{ role: string; content: unknown }>): ChatMessage[] {
+  const names = new Map<string, string>();
+  const history: ChatMessage[] = [];
+  for (const message of messages) {
+    const role = String(message.role);
+    const blocks = blocksOf(message.content);
+    const calls = blocks.filter((block) => block.type === 'tool_use');
+    for (const call of calls) names.set(String(call.id), String(call.name));
+    const results = blocks.filter((block) => block.type === 'tool_result');
+    for (const result of results) {
+      const name = names.get(String(result.tool_use_id));
+      history.push({ role: 'tool', toolCallId: String(result.tool_use_id), ...(name ? { name } : {}), content: textOf(result.content) });
+    }
+    const content = textOf(message.content);
+    // A user turn that only carries results adds no user message: the results are what the model answers.
+    if (results.length > 0 && !content) continue;
+    history.push({ role, content, ...(calls.length > 0 ? { toolCalls: calls.map((call) => ({ id: String(call.id), name: String(call.name), arguments: JSON.stringify(call.input ?? {}) })) } : {}) });
+  }
+  return history;
+}
+
+/** A call's JSON arguments in a few pieces, as models stream them; split by code point, never inside one. */
+export function jsonPieces(json: string, count = 3): string[] {
+  const characters = Array.from(json);
+  const size = Math.max(1, Math.ceil(characters.length / count));
+  const pieces: string[] = [];
+  for (let start = 0; start < characters.length; start += size) pieces.push(characters.slice(start, start + size).join(''));
+  return pieces;
+}
+
+/** What a planned call costs in output tokens, roughly (about four characters a token). */
+export const callTokens = (calls: PlannedToolCall[] = []) => calls.reduce((total, call) => total + Math.ceil((call.name.length + call.arguments.length) / 4), 0);
+
 /** The tokens after an assistant prefill (Anthropic continues it), or the whole reply without one. */
 export function afterPrefill(tokens: string[], prefill: string): string[] {
   if (!prefill) return tokens;
@@ -64,25 +156,31 @@ export async function handleAnthropicMessages(request: IncomingMessage, response
   if (typeof body?.model !== 'string' || !Array.isArray(body?.messages) || body.messages.length === 0 || typeof body?.max_tokens !== 'number') {
     return sendAnthropicError(response, 400, 'model, messages and max_tokens are required.');
   }
-  const history: ChatMessage[] = body.messages.map((message: { role: string; content: unknown }) => ({ role: String(message.role), content: textOf(message.content) }));
+  const refusal = toolBlockError(body.messages) ?? (body.thinking?.type === 'enabled' ? thinkingToolLoopError(body.messages) : undefined);
+  if (refusal) return sendAnthropicError(response, 400, refusal);
+  const history = chatMessagesOf(body.messages);
+  const offeredTools: string[] = Array.isArray(body.tools) ? body.tools.map((tool: { name?: unknown }) => tool?.name).filter((name: unknown): name is string => typeof name === 'string') : [];
   const system = textOf(body.system);
   const prefill = history.at(-1)?.role === 'assistant' ? history.at(-1)!.content : '';
   // The reply is planned from the conversation without the prefill (it is part of the reply).
   const conversation: ChatMessage[] = [...(system ? [{ role: 'system', content: system }] : []), ...(prefill ? history.slice(0, -1) : history)];
   context.record([...(system ? [{ role: 'system', content: system }] : []), ...history]);
-  const plan = planReply(body.model, conversation);
+  const plan = planReply(body.model, conversation, offeredTools);
   context.countAttempt(plan);
   const status = context.failsNow(plan);
   if (status !== undefined) return sendAnthropicError(response, status, status === 529 ? 'Overloaded' : `The demo server was told to answer ${status}.`);
 
   let tokens = afterPrefill(plan.tokens, prefill);
-  let stopReason = 'end_turn';
+  let toolCalls = plan.toolCalls ?? [];
+  let stopReason = toolCalls.length > 0 ? 'tool_use' : 'end_turn';
   if (tokens.length > body.max_tokens) {
     tokens = tokens.slice(0, body.max_tokens);
+    toolCalls = [];
     stopReason = 'max_tokens';
   }
   const thinking = body.thinking?.type === 'enabled' && !prefill ? replyTokens(`thinking about ${conversation.at(-1)?.content ?? ''}`, 12) : [];
   const inputTokens = conversation.reduce((total, message) => total + Math.ceil(message.content.length / 4) + 4, 0);
+  const outputTokens = tokens.length + thinking.length + callTokens(toolCalls);
   const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
 
   if (!body.stream) {
@@ -93,10 +191,14 @@ export async function handleAnthropicMessages(request: IncomingMessage, response
         type: 'message',
         role: 'assistant',
         model: body.model,
-        content: [...(thinking.length ? [{ type: 'thinking', thinking: thinking.join(''), signature: 'demo-signature' }] : []), { type: 'text', text: tokens.join('') }],
+        content: [
+          ...(thinking.length ? [{ type: 'thinking', thinking: thinking.join(''), signature: 'demo-signature' }] : []),
+          { type: 'text', text: tokens.join('') },
+          ...toolCalls.map((call) => ({ type: 'tool_use', id: `toolu_${call.id}`, name: call.name, input: JSON.parse(call.arguments) })),
+        ],
         stop_reason: stopReason,
         stop_sequence: null,
-        usage: { input_tokens: inputTokens, output_tokens: tokens.length + thinking.length },
+        usage: { input_tokens: inputTokens, output_tokens: outputTokens },
       }),
     );
   }
@@ -117,7 +219,14 @@ export async function handleAnthropicMessages(request: IncomingMessage, response
   const textIndex = index;
   if ((await paceTokens(response, tokens, context.failurePlan(plan), (token) => send('content_block_delta', { index: textIndex, delta: { type: 'text_delta', text: token } }))) === 'over') return;
   send('content_block_stop', { index: textIndex });
-  send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: tokens.length + thinking.length } });
+  // Each call is its own tool_use block: its input starts empty and arrives as partial JSON.
+  for (const [position, call] of toolCalls.entries()) {
+    const callIndex = textIndex + 1 + position;
+    send('content_block_start', { index: callIndex, content_block: { type: 'tool_use', id: `toolu_${call.id}`, name: call.name, input: {} } });
+    for (const piece of jsonPieces(call.arguments)) send('content_block_delta', { index: callIndex, delta: { type: 'input_json_delta', partial_json: piece } });
+    send('content_block_stop', { index: callIndex });
+  }
+  send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } });
   send('message_stop', {});
   response.end();
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
-import { afterPrefill, type AnthropicHandlerContext } from './anthropic-messages.ts';
+import { afterPrefill, callTokens, jsonPieces, thinkingToolLoopError, type AnthropicHandlerContext } from './anthropic-messages.ts';
 import { planReply, replyTokens, type ChatMessage } from './reply-script.ts';
 import { paceTokens } from './token-pacer.ts';
 
@@ -14,6 +14,11 @@ import { paceTokens } from './token-pacer.ts';
  * Requests must be SigV4-signed (the signature's shape is checked, not its value: any key pair signs).
  * Errors are Bedrock's: an HTTP status, `x-amzn-errortype` and `{"message": ...}`; mid-stream, an
  * `exception` frame (`[drop=N exception=throttlingException ...]` sends one instead of cutting the socket).
+ *
+ * Tools as Converse does them: `toolConfig.tools` are what the reply script may call; a planned call
+ * streams after the text as contentBlockStart (`toolUse`, id `tooluse_...`), contentBlockDelta pieces of
+ * its input JSON and contentBlockStop, and the message stops with `tool_use`. Calls and results sent back
+ * (toolUse blocks, then toolResult blocks in the next user turn) are checked as Bedrock checks them.
  *
  * Continuation behaves as Bedrock does with Anthropic models: a last assistant message is a prefill that
  * the model continues (and must not end in whitespace), so partial + continuation is the whole reply.
@@ -54,6 +59,71 @@ const exception = (type: string, message: string) => frame({ ':exception-type': 
 
 const textOf = (content: unknown) => (Array.isArray(content) ? content.map((block: { text?: string }) => (typeof block?.text === 'string' ? block.text : '')).join('') : '');
 
+type ConverseBlock = {
+  text?: string;
+  toolUse?: { toolUseId?: string; name?: string; input?: unknown };
+  toolResult?: { toolUseId?: string; content?: Array<{ text?: string; json?: unknown }>; status?: string };
+  reasoningContent?: unknown;
+};
+const blocksOf = (content: unknown): ConverseBlock[] => (Array.isArray(content) ? content.filter((block) => block && typeof block === 'object') : []);
+/** A Converse block's kind in Anthropic's terms: the model behind Bedrock checks it so. */
+const anthropicKind = (block: ConverseBlock) => (block.toolResult ? 'tool_result' : block.toolUse ? 'tool_use' : block.reasoningContent ? 'thinking' : 'text');
+/** A toolResult's content as text: text blocks as written, json blocks as JSON. */
+const resultText = (result: NonNullable<ConverseBlock['toolResult']>) => (result.content ?? []).map((block) => (typeof block?.text === 'string' ? block.text : block?.json !== undefined ? JSON.stringify(block.json) : '')).join('');
+
+/**
+ * What Bedrock checks of tool blocks, in its own words: tool blocks need a toolConfig; each toolUse of an
+ * assistant turn is answered by a toolResult in the next message, and each toolResult answers a toolUse
+ * of the message just before (the last check is the model's, which Bedrock passes on). Undefined when the
+ * conversation is well formed.
+ */
+function toolBlockError(messages: Array<{ role: string; content: unknown }>, offersTools: boolean): string | undefined {
+  const usesTools = messages.some((message) => blocksOf(message.content).some((block) => block.toolUse || block.toolResult));
+  if (usesTools && !offersTools) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
+  for (let index = 0; index < messages.length; index += 1) {
+    const blocks = blocksOf(messages[index]!.content);
+    const previous = index > 0 && messages[index - 1]!.role === 'assistant' ? blocksOf(messages[index - 1]!.content) : [];
+    const called = previous.flatMap((block) => (block.toolUse ? [String(block.toolUse.toolUseId)] : []));
+    const results = blocks.flatMap((block, position) => (block.toolResult ? [{ id: String(block.toolResult.toolUseId), position }] : []));
+    if (results.length > called.length) return `The number of toolResult blocks at messages.${index}.content exceeds the number of toolUse blocks of previous turn.`;
+    const unanswered = called.filter((id) => !results.some((result) => result.id === id));
+    const stray = results.find((result) => !called.includes(result.id));
+    if (stray) {
+      return `The model returned the following errors: messages.${index}.content.${stray.position}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${stray.id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+    }
+    if (unanswered.length > 0) return `Expected toolResult blocks at messages.${index}.content for the following Ids: ${unanswered.join(', ')}`;
+  }
+  return undefined;
+}
+
+/**
+ * Converse messages as the reply script reads them: each toolResult becomes a `tool` message (named after
+ * the toolUse it answers), an assistant's toolUse blocks its tool calls.
+ */
+function chatMessagesOf(messages: Array<{ role: string; content: unknown }>): ChatMessage[] {
+  const names = new Map<string, string>();
+  const history: ChatMessage[] = [];
+  for (const message of messages) {
+    const blocks = blocksOf(message.content);
+    const calls = blocks.flatMap((block) => (block.toolUse ? [block.toolUse] : []));
+    for (const call of calls) names.set(String(call.toolUseId), String(call.name));
+    const results = blocks.flatMap((block) => (block.toolResult ? [block.toolResult] : []));
+    for (const result of results) {
+      const name = names.get(String(result.toolUseId));
+      history.push({ role: 'tool', toolCallId: String(result.toolUseId), ...(name ? { name } : {}), content: resultText(result) });
+    }
+    const content = textOf(message.content);
+    // A user turn that only carries results adds no user message: the results are what the model answers.
+    if (results.length > 0 && !content) continue;
+    history.push({
+      role: String(message.role),
+      content,
+      ...(calls.length > 0 ? { toolCalls: calls.map((call) => ({ id: String(call.toolUseId), name: String(call.name), arguments: JSON.stringify(call.input ?? {}) })) } : {}),
+    });
+  }
+  return history;
+}
+
 /** `[drop=N exception=NAME ...]`: the mid-stream failure is an exception frame instead of a cut connection. */
 function dropException(lastUser: string): string | undefined {
   return /\[[^\]]*\bdrop=\d+[^\]]*\bexception=([A-Za-z]+)/.exec(lastUser)?.[1];
@@ -72,8 +142,13 @@ export async function handleBedrockConverse(request: IncomingMessage, response: 
     return sendBedrockError(response, 400, 'SerializationException', 'The request body is not valid JSON.');
   }
   if (!Array.isArray(body?.messages) || body.messages.length === 0) return sendBedrockError(response, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
-  const history: ChatMessage[] = body.messages.map((message: { role: string; content: unknown }) => ({ role: String(message.role), content: textOf(message.content) }));
-  if (history[0]!.role !== 'user') return sendBedrockError(response, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+  const offeredTools: string[] = Array.isArray(body.toolConfig?.tools)
+    ? body.toolConfig.tools.map((tool: { toolSpec?: { name?: unknown } }) => tool?.toolSpec?.name).filter((name: unknown): name is string => typeof name === 'string')
+    : [];
+  const toolError = toolBlockError(body.messages, offeredTools.length > 0);
+  if (toolError) return sendBedrockError(response, 400, 'ValidationException', toolError);
+  const history = chatMessagesOf(body.messages);
+  if (body.messages[0]?.role !== 'user') return sendBedrockError(response, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
   const system = textOf(body.system);
   const prefill = history.at(-1)?.role === 'assistant' ? history.at(-1)!.content : '';
   const thinkingBudget = body.additionalModelRequestFields?.thinking?.type === 'enabled' ? Number(body.additionalModelRequestFields.thinking.budget_tokens) : 0;
@@ -81,12 +156,14 @@ export async function handleBedrockConverse(request: IncomingMessage, response: 
   // What Anthropic models on Bedrock refuse, so a provider that sent it would find out here, not in production.
   if (prefill && /\s$/.test(prefill)) return sendBedrockError(response, 400, 'ValidationException', 'The model returned the following errors: final assistant content cannot end with trailing whitespace');
   if (thinkingBudget && prefill) return sendBedrockError(response, 400, 'ValidationException', 'The model returned the following errors: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.');
+  const thinkingError = thinkingBudget ? thinkingToolLoopError(body.messages, anthropicKind) : undefined;
+  if (thinkingError) return sendBedrockError(response, 400, 'ValidationException', `The model returned the following errors: ${thinkingError}`);
   if (thinkingBudget && thinkingBudget >= maxTokens) return sendBedrockError(response, 400, 'ValidationException', 'The model returned the following errors: `max_tokens` must be greater than `thinking.budget_tokens`.');
 
   // The reply is planned from the conversation without the prefill (it is part of the reply).
   const conversation: ChatMessage[] = [...(system ? [{ role: 'system', content: system }] : []), ...(prefill ? history.slice(0, -1) : history)];
   context.record([...(system ? [{ role: 'system', content: system }] : []), ...history]);
-  const plan = planReply(decodeURIComponent(modelId), conversation);
+  const plan = planReply(decodeURIComponent(modelId), conversation, offeredTools);
   context.countAttempt(plan);
   const status = context.failsNow(plan);
   if (status !== undefined) {
@@ -95,19 +172,26 @@ export async function handleBedrockConverse(request: IncomingMessage, response: 
   }
 
   let tokens = afterPrefill(plan.tokens, prefill);
-  let stopReason = 'end_turn';
+  let toolCalls = plan.toolCalls ?? [];
+  let stopReason = toolCalls.length > 0 ? 'tool_use' : 'end_turn';
   if (tokens.length > maxTokens - thinkingBudget) {
     tokens = tokens.slice(0, Math.max(0, maxTokens - thinkingBudget));
+    toolCalls = [];
     stopReason = 'max_tokens';
   }
   const thinking = thinkingBudget ? replyTokens(`thinking about ${conversation.at(-1)?.content ?? ''}`, 12) : [];
   const inputTokens = conversation.reduce((total, message) => total + Math.ceil(message.content.length / 4) + 4, 0);
-  const usage = { inputTokens, outputTokens: tokens.length + thinking.length, totalTokens: inputTokens + tokens.length + thinking.length };
+  const outputTokens = tokens.length + thinking.length + callTokens(toolCalls);
+  const usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
   const started = Date.now();
 
   if (!streaming) {
     response.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
-    const content = [...(thinking.length ? [{ reasoningContent: { reasoningText: { text: thinking.join(''), signature: 'demo-signature' } } }] : []), { text: tokens.join('') }];
+    const content = [
+      ...(thinking.length ? [{ reasoningContent: { reasoningText: { text: thinking.join(''), signature: 'demo-signature' } } }] : []),
+      { text: tokens.join('') },
+      ...toolCalls.map((call) => ({ toolUse: { toolUseId: `tooluse_${call.id}`, name: call.name, input: JSON.parse(call.arguments) } })),
+    ];
     return response.end(JSON.stringify({ output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: Date.now() - started } }));
   }
 
@@ -132,6 +216,14 @@ export async function handleBedrockConverse(request: IncomingMessage, response: 
   }
   if ((await paceTokens(response, tokens, pacing, (token) => send(event('contentBlockDelta', { contentBlockIndex: textIndex, delta: { text: token } })))) === 'over') return;
   send(event('contentBlockStop', { contentBlockIndex: textIndex }));
+  // Each call is its own block, opened by contentBlockStart (a text block needs none); its input arrives
+  // as JSON text in pieces.
+  for (const [position, call] of toolCalls.entries()) {
+    const callIndex = textIndex + 1 + position;
+    send(event('contentBlockStart', { contentBlockIndex: callIndex, start: { toolUse: { toolUseId: `tooluse_${call.id}`, name: call.name } } }));
+    for (const piece of jsonPieces(call.arguments)) send(event('contentBlockDelta', { contentBlockIndex: callIndex, delta: { toolUse: { input: piece } } }));
+    send(event('contentBlockStop', { contentBlockIndex: callIndex }));
+  }
   send(event('messageStop', { stopReason }));
   send(event('metadata', { usage, metrics: { latencyMs: Date.now() - started } }));
   response.end();

@@ -7,7 +7,10 @@ import { paceTokens } from './token-pacer.ts';
  * Gemini's API as `@google/genai` sees it: `POST /v1beta/models/<model>:streamGenerateContent?alt=sse`
  * (and `:generateContent`), each SSE event a GenerateContentResponse with `candidates[0].content.parts`
  * (`thought: true` parts when `thinkingConfig.includeThoughts` is set), `finishReason` and
- * `usageMetadata` on the last one, and Google's error JSON (`{error: {code, message, status}}`).
+ * `usageMetadata` on the last one, and Google's error JSON (`{error: {code, message, status}}`). Tools come as
+ * `tools[].functionDeclarations`; a call goes out whole as a `functionCall` part (`{id, name, args}`, args an
+ * object) in the last chunk, whose finishReason is still STOP, as Gemini's is; results come back as
+ * `functionResponse` parts of a user turn (`response.output`, or `response.error` for a failure).
  * A last `model` turn is not a prefix here either (the whole reply comes again, as from Gemini); an explicit
  * instruction to continue is followed, as OpenAI's server does (reply-script.ts).
  */
@@ -22,6 +25,31 @@ function sendGeminiError(response: ServerResponse, status: number, message: stri
 
 const textOf = (parts: unknown) => (Array.isArray(parts) ? parts.map((part: { text?: string }) => part?.text ?? '').join('') : '');
 
+/** What a functionResponse said, as text: its `output` (or `error`), else the whole response object. */
+function responseText(response: any): string {
+  const value = response?.output ?? response?.error ?? response;
+  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+}
+
+/**
+ * One Gemini turn as the reply script's messages: a model turn with its function calls, or a user turn
+ * whose functionResponse parts each become a `tool` message (before any text it also carries).
+ */
+function chatMessagesOf(content: { role?: string; parts?: unknown }): ChatMessage[] {
+  const parts: any[] = Array.isArray(content.parts) ? content.parts : [];
+  if (content.role === 'model') {
+    const calls = parts.filter((part) => part?.functionCall).map((part) => ({ id: String(part.functionCall.id ?? ''), name: String(part.functionCall.name ?? ''), arguments: JSON.stringify(part.functionCall.args ?? {}) }));
+    return [{ role: 'assistant', content: textOf(parts), ...(calls.length > 0 ? { toolCalls: calls } : {}) }];
+  }
+  const results = parts.filter((part) => part?.functionResponse);
+  if (results.length === 0) return [{ role: 'user', content: textOf(parts) }];
+  const text = textOf(parts);
+  return [
+    ...results.map(({ functionResponse: result }): ChatMessage => ({ role: 'tool', content: responseText(result.response), toolCallId: String(result.id ?? ''), name: String(result.name ?? '') })),
+    ...(text ? [{ role: 'user', content: text }] : []),
+  ];
+}
+
 export async function handleGeminiGenerate(request: IncomingMessage, response: ServerResponse, model: string, streaming: boolean, context: GeminiHandlerContext) {
   let body: any;
   try {
@@ -33,24 +61,30 @@ export async function handleGeminiGenerate(request: IncomingMessage, response: S
   const system = textOf(body.systemInstruction?.parts);
   const conversation: ChatMessage[] = [
     ...(system ? [{ role: 'system', content: system }] : []),
-    ...body.contents.map((content: { role?: string; parts?: unknown }) => ({ role: content.role === 'model' ? 'assistant' : 'user', content: textOf(content.parts) })),
+    ...body.contents.flatMap(chatMessagesOf),
   ];
   context.record(conversation);
-  const plan = planReply(model, conversation);
+  const offered: string[] = Array.isArray(body.tools) ? body.tools.flatMap((tool: any) => (Array.isArray(tool?.functionDeclarations) ? tool.functionDeclarations.map((declaration: any) => String(declaration?.name)) : [])) : [];
+  const plan = planReply(model, conversation, offered);
   context.countAttempt(plan);
   const status = context.failsNow(plan);
   if (status !== undefined) return sendGeminiError(response, status, status === 429 ? 'Resource has been exhausted (e.g. check quota).' : `The demo server was told to answer ${status}.`);
 
   const maxTokens = Number(body.generationConfig?.maxOutputTokens ?? Infinity);
   let tokens = remainingTokens(plan, conversation);
+  let calls = plan.toolCalls ?? [];
   let finishReason = 'STOP';
   if (tokens.length > maxTokens) {
+    // A model out of tokens never gets to its calls.
     tokens = tokens.slice(0, maxTokens);
+    calls = [];
     finishReason = 'MAX_TOKENS';
   }
+  const callParts = calls.map((call) => ({ functionCall: { name: call.name, args: JSON.parse(call.arguments) as object, id: call.id } }));
   const thoughts = body.generationConfig?.thinkingConfig?.includeThoughts ? replyTokens(`thinking about ${conversation.at(-1)?.content ?? ''}`, 12) : [];
   const promptTokenCount = conversation.reduce((total, message) => total + Math.ceil(message.content.length / 4) + 4, 0);
-  const usageMetadata = { promptTokenCount, candidatesTokenCount: tokens.length, thoughtsTokenCount: thoughts.length, totalTokenCount: promptTokenCount + tokens.length + thoughts.length };
+  const candidatesTokenCount = tokens.length + calls.reduce((total, call) => total + Math.ceil((call.name.length + call.arguments.length) / 4), 0);
+  const usageMetadata = { promptTokenCount, candidatesTokenCount, thoughtsTokenCount: thoughts.length, totalTokenCount: promptTokenCount + candidatesTokenCount + thoughts.length };
   const chunk = (parts: object[], last = false) => ({
     candidates: [{ content: { role: 'model', parts }, index: 0, ...(last ? { finishReason } : {}) }],
     ...(last ? { usageMetadata } : {}),
@@ -59,12 +93,13 @@ export async function handleGeminiGenerate(request: IncomingMessage, response: S
 
   if (!streaming) {
     response.writeHead(200, { 'content-type': 'application/json' });
-    return response.end(JSON.stringify(chunk([...(thoughts.length ? [{ text: thoughts.join(''), thought: true }] : []), { text: tokens.join('') }], true)));
+    return response.end(JSON.stringify(chunk([...(thoughts.length ? [{ text: thoughts.join(''), thought: true }] : []), { text: tokens.join('') }, ...callParts], true)));
   }
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const send = (data: object) => response.write(`data: ${JSON.stringify(data)}\r\n\r\n`);
   if (thoughts.length > 0) send(chunk([{ text: thoughts.join(''), thought: true }]));
   if ((await paceTokens(response, tokens, context.failurePlan(plan), (token) => send(chunk([{ text: token }])))) === 'over') return;
-  send(chunk([{ text: '' }], true));
+  // Gemini sends function calls whole, here in the last chunk with the finish reason and usage.
+  send(chunk(callParts.length > 0 ? callParts : [{ text: '' }], true));
   response.end();
 }

@@ -83,3 +83,29 @@ test('demo-fast streams a plain message at a real model\'s pace; a tokens direct
   await client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: 'quick [tokens=300]' }] });
   assert.ok(Date.now() - instantAt < 1500);
 });
+
+test('a tool call streams as OpenAI does: named in its first delta, then arguments in pieces under its index', async () => {
+  const tools = ['lookup', 'fetch'].map((name) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: { query: { type: 'string' } } } } }));
+  const messages = [{ role: 'user' as const, content: 'find the capital [tool=lookup,fetch]' }];
+  const stream = await client.chat.completions.create({ model: 'demo-fast', messages, tools, stream: true, stream_options: { include_usage: true } });
+  const deltas: OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+  const finishes: string[] = [];
+  let usageLast = false;
+  for await (const chunk of stream) {
+    deltas.push(...(chunk.choices[0]?.delta?.tool_calls ?? []));
+    if (chunk.choices[0]?.finish_reason) finishes.push(chunk.choices[0].finish_reason);
+    usageLast = Boolean(chunk.usage) && chunk.choices.length === 0;
+  }
+  assert.deepEqual(finishes, ['tool_calls']);
+  assert.ok(usageLast, 'usage comes last, after the finish reason');
+  for (const [index, name] of ['lookup', 'fetch'].entries()) {
+    const [first, ...rest] = deltas.filter((delta) => delta.index === index);
+    assert.match(first!.id!, /^call_\w+$/);
+    assert.deepEqual({ type: first!.type, name: first!.function?.name, arguments: first!.function?.arguments }, { type: 'function', name, arguments: '' });
+    assert.ok(rest.length > 1 && rest.every((delta) => delta.id === undefined && delta.function?.name === undefined), 'later deltas carry only arguments');
+    assert.deepEqual(JSON.parse(rest.map((delta) => delta.function!.arguments).join('')), { query: 'find the capital', position: index });
+  }
+  const whole = await client.chat.completions.create({ model: 'demo-fast', messages, tools });
+  assert.equal(whole.choices[0]!.finish_reason, 'tool_calls');
+  assert.deepEqual(whole.choices[0]!.message.tool_calls?.map((call) => call.id), [...new Set(deltas.map((delta) => delta.id).filter(Boolean))], 'the same calls, with the same ids');
+});

@@ -9,9 +9,11 @@ import { paceTokens, type PacingOptions } from './token-pacer.ts';
 
 /**
  * A local server that speaks OpenAI's chat-completions wire protocol and (on `/v1/messages`) Anthropic's
- * Messages protocol (anthropic-messages.ts); this comment describes the OpenAI half. It speaks OpenAI's protocol (streaming SSE chunks, usage in the
- * last chunk when `stream_options.include_usage` is set, OpenAI's error JSON), so the real `openai` SDK
- * talks to it unchanged. It backs the keyless demo endpoint, the tests and the benchmarks.
+ * Messages protocol (anthropic-messages.ts); this comment describes the OpenAI half. It speaks OpenAI's
+ * protocol (streaming SSE chunks, usage in the last chunk when `stream_options.include_usage` is set, tool
+ * calls as indexed `delta.tool_calls` pieces ending with finish reason `tool_calls`, OpenAI's error JSON),
+ * so the real `openai` SDK talks to it unchanged. It backs the keyless demo endpoint, the tests and the
+ * benchmarks.
  */
 export interface FakeProviderOptions {
   port?: number;
@@ -46,6 +48,41 @@ async function readJson(request: IncomingMessage): Promise<any> {
     chunks.push(chunk as Buffer);
   }
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/**
+ * Chat-completions messages as the reply script reads them. A `tool` message names only the call it
+ * answers, so its tool's name is looked up in the assistant turn that made the call.
+ */
+function chatMessagesOf(wire: any[]): ChatMessage[] {
+  const names = new Map<string, string>();
+  return wire.map((message: any): ChatMessage => {
+    const content = typeof message?.content === 'string' ? message.content : message?.content == null ? '' : JSON.stringify(message.content);
+    if (message?.role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+      const toolCalls = message.tool_calls.map((call: any) => ({ id: String(call?.id ?? ''), name: String(call?.function?.name ?? ''), arguments: String(call?.function?.arguments ?? '') }));
+      for (const call of toolCalls) names.set(call.id, call.name);
+      return { role: 'assistant', content, toolCalls };
+    }
+    if (message?.role === 'tool') {
+      const toolCallId = String(message.tool_call_id ?? '');
+      return { role: 'tool', content, toolCallId, ...(names.has(toolCallId) ? { name: names.get(toolCallId) } : {}) };
+    }
+    return { role: String(message?.role), content };
+  });
+}
+
+/** The names of the functions a request offers (`tools: [{type: 'function', function: {name, ...}}]`). */
+function offeredToolNames(tools: unknown): string[] {
+  return Array.isArray(tools) ? tools.map((tool: any) => tool?.function?.name).filter((name): name is string => typeof name === 'string') : [];
+}
+
+/** A call's JSON arguments in a few pieces, as OpenAI streams them (never split inside a UTF-16 pair). */
+function argumentPieces(text: string, pieces = 4): string[] {
+  const characters = [...text];
+  const size = Math.max(1, Math.ceil(characters.length / pieces));
+  const result: string[] = [];
+  for (let start = 0; start < characters.length; start += size) result.push(characters.slice(start, start + size).join(''));
+  return result;
 }
 
 function approximateTokens(messages: ChatMessage[]): number {
@@ -83,14 +120,12 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     } catch {
       return sendError(response, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
     }
-    const messages: ChatMessage[] = Array.isArray(body?.messages)
-      ? body.messages.map((message: any) => ({ role: String(message.role), content: typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '') }))
-      : [];
+    const messages: ChatMessage[] = Array.isArray(body?.messages) ? chatMessagesOf(body.messages) : [];
     if (typeof body?.model !== 'string' || messages.length === 0) {
       return sendError(response, 400, "Missing required parameter: 'messages' or 'model'.", 'invalid_request_error', null);
     }
     lastMessages = messages;
-    const plan = planReply(body.model, messages);
+    const plan = planReply(body.model, messages, offeredToolNames(body.tools));
     countAttempt(plan);
     const status = failsNow(plan);
     if (status !== undefined) {
@@ -101,14 +136,18 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     }
     const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? Infinity);
     let tokens = remainingTokens(plan, messages);
-    let finishReason = 'stop';
+    // A model out of tokens never gets to its calls: the turn ends cut off instead.
+    let toolCalls = (plan.toolCalls ?? []).map((call) => ({ ...call, id: `call_${call.id}` }));
+    let finishReason = toolCalls.length > 0 ? 'tool_calls' : 'stop';
     if (tokens.length > maxTokens) {
       tokens = tokens.slice(0, maxTokens);
+      toolCalls = [];
       finishReason = 'length';
     }
     const id = `chatcmpl-${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const created = Math.floor(Date.now() / 1000);
-    const usage = { prompt_tokens: approximateTokens(messages), completion_tokens: tokens.length, total_tokens: approximateTokens(messages) + tokens.length };
+    const completionTokens = tokens.length + toolCalls.reduce((total, call) => total + Math.ceil((call.name.length + call.arguments.length) / 4), 0);
+    const usage = { prompt_tokens: approximateTokens(messages), completion_tokens: completionTokens, total_tokens: approximateTokens(messages) + completionTokens };
 
     if (!body.stream) {
       response.writeHead(200, { 'content-type': 'application/json' });
@@ -118,7 +157,19 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
           object: 'chat.completion',
           created,
           model: body.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: tokens.join(''), refusal: null }, logprobs: null, finish_reason: finishReason }],
+          choices: [
+            {
+              index: 0,
+              message: {
+                role: 'assistant',
+                content: tokens.join(''),
+                refusal: null,
+                ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })) } : {}),
+              },
+              logprobs: null,
+              finish_reason: finishReason,
+            },
+          ],
           usage,
         }),
       );
@@ -130,6 +181,12 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     response.write(chunk({ role: 'assistant', content: '', refusal: null }, null));
     const pacing = failurePlan(plan);
     if ((await paceTokens(response, tokens, pacing, (token) => response.write(chunk({ content: token }, null)))) === 'over') return;
+    // Each call as OpenAI streams it: its index, id, type and name (with empty arguments) first, then the
+    // arguments in pieces under the same index alone; parallel calls one after the other.
+    toolCalls.forEach((call, index) => {
+      response.write(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+      for (const piece of argumentPieces(call.arguments)) response.write(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+    });
     response.write(chunk({}, finishReason));
     if (body.stream_options?.include_usage) {
       response.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, system_fingerprint: null, choices: [], usage })}\n\n`);

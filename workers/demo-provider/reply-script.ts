@@ -8,14 +8,29 @@
  *   [... after=M]                 (with fail) the first M requests succeed, the K after them fail
  *   [drop=N times=K key=ID]       the first K such requests close the connection after N tokens
  *   [stall=N times=K key=ID]      the first K such requests go silent after N tokens (connection kept open)
+ *   [tool=NAME] / [tool=A,B]      call the named tool(s), in parallel, when the request offers them (a
+ *                                 model never calls a tool it was not given); a few words of text come
+ *                                 first, then the calls, then the turn ends with finish reason tool calls.
+ *                                 Once the conversation holds the results, the reply quotes them
+ *                                 ("Tool NAME said: ...") before its usual text.
  *
  * Continuing a cut-off reply behaves as OpenAI's chat models do: a trailing assistant message is not a
  * prefix to extend (the model starts a new answer), but an explicit user instruction to continue after
  * a partial answer is followed (activities/providers/provider.ts, CONTINUE_INSTRUCTION).
  * Counters for `times` live in the server process.
  */
+export interface PlannedToolCall {
+  /** Deterministic (a retry gets the same id); each server adds its provider's prefix. */
+  id: string;
+  name: string;
+  /** JSON text of the arguments; servers stream it in several pieces. */
+  arguments: string;
+}
+
 export interface ReplyPlan {
   tokens: string[];
+  /** Calls to make after the tokens; the turn then ends for tools instead of with an answer. */
+  toolCalls?: PlannedToolCall[];
   tokensPerSecond: number;
   fail?: { status: number; times: number; key: string; after: number };
   drop?: { afterTokens: number; times: number; key: string };
@@ -68,12 +83,41 @@ function directiveGroups(text: string): Array<Record<string, string>> {
   });
 }
 
+/**
+ * A message as every wire protocol's server hands it to the script: `tool` messages carry a call's
+ * result (OpenAI tool messages, Anthropic tool_result, Gemini functionResponse, Bedrock toolResult),
+ * assistant messages the calls they made.
+ */
 export interface ChatMessage {
   role: string;
   content: string;
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+  toolCallId?: string;
+  name?: string;
 }
 
-export function planReply(model: string, allMessages: ChatMessage[]): ReplyPlan {
+/** The tool results since the last user message: what the model has to say something about. */
+function pendingToolResults(messages: ChatMessage[]): ChatMessage[] {
+  const results: ChatMessage[] = [];
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    const message = messages[index]!;
+    if (message.role === 'user') break;
+    if (message.role === 'tool') results.unshift(message);
+  }
+  return results;
+}
+
+function plannedToolCalls(names: string, offered: string[], seed: string): PlannedToolCall[] {
+  const calls: PlannedToolCall[] = [];
+  const query = seed.replace(/\[[^\]]*\]/g, '').split(/\s+/).filter(Boolean).slice(0, 4).join(' ');
+  names.split(',').filter((name) => offered.includes(name)).forEach((name, position) => {
+    const id = `${(hash(`${seed}\n${name}\n${position}`) >>> 0).toString(36)}${position}`;
+    calls.push({ id, name, arguments: JSON.stringify({ query: query || 'nothing', position }) });
+  });
+  return calls;
+}
+
+export function planReply(model: string, allMessages: ChatMessage[], offeredTools: string[] = []): ReplyPlan {
   const messages = withoutContinueRequest(allMessages);
   const lastUser = [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
   const system = messages.find((message) => message.role === 'system')?.content ?? '';
@@ -93,6 +137,19 @@ export function planReply(model: string, allMessages: ChatMessage[]): ReplyPlan 
   // The reply depends on the whole conversation, so each turn of a chat gets its own text.
   const seed = messages.filter((message) => message.role !== 'assistant').map((message) => message.content).join('\n');
   const plan: ReplyPlan = { tokens: replyTokens(seed, count), tokensPerSecond: Number(find('rate')?.rate ?? defaultRate) };
+  const results = pendingToolResults(messages);
+  const toolNames = find('tool')?.tool;
+  if (results.length > 0) {
+    // Results are in: answer, quoting them, so a test sees that each result reached the model.
+    const quotes = results.map((result) => `Tool ${result.name ?? result.toolCallId ?? 'unknown'} said: ${result.content.slice(0, 200)}\n`);
+    plan.tokens = [...quotes, ...plan.tokens];
+  } else if (toolNames) {
+    const toolCalls = plannedToolCalls(toolNames, offeredTools, lastUser);
+    if (toolCalls.length > 0) {
+      plan.tokens = plan.tokens.slice(0, 3);
+      plan.toolCalls = toolCalls;
+    }
+  }
   const fail = find('fail');
   if (fail) plan.fail = { status: Number(fail.fail), times: Number(fail.times ?? 1), key: fail.key ?? lastUser, after: Number(fail.after ?? 0) };
   const drop = find('drop');
