@@ -94,3 +94,33 @@ export async function chargeRun(
   await recordTransaction({ ...common, tokenType: 'completion', rate: completionRate, rawAmount: -usage.completionTokens, tokenValue: -Math.ceil(completionValue) });
   return usage;
 }
+
+export interface CompletionCharge {
+  userId: string;
+  /** Unique per call: the charge is keyed by it, so a retried call is charged once. */
+  chargeId: string;
+  conversationId: string;
+  model: string;
+  /** LibreChat's transaction context: `title` for titles. */
+  context: string;
+  /** The provider's reported usage, when it reported one. */
+  usage?: { inputTokens: number; outputTokens: number };
+  promptText: string;
+  completionText: string;
+}
+
+/**
+ * Charges a non-streaming model call (a title today; agents' side calls later) the same way a reply is
+ * charged: a prompt and a completion transaction at the model's rates, from the provider's usage or,
+ * when it reported none, from counted tokens. Exactly once per `chargeId` (shared/balance-ledger.ts).
+ */
+export async function chargeCompletion(balance: BalanceConfig, charge: CompletionCharge, countTokens: CountTokens = estimateTokens): Promise<void> {
+  if (!balance.enabled) return;
+  const [promptTokens = 0, completionTokens = 0] = charge.usage ? [charge.usage.inputTokens, charge.usage.outputTokens] : await countTokens([charge.promptText, charge.completionText]);
+  await ensureBalance(charge.userId, balance);
+  const common = { user: charge.userId, runId: charge.chargeId, conversationId: charge.conversationId, model: charge.model, context: charge.context, valueKey: charge.model, source: charge.usage ? 'usage' : 'estimate' };
+  const promptRate = tokenRate(balance, charge.model, 'prompt');
+  await recordTransaction({ ...common, tokenType: 'prompt', rate: promptRate, rawAmount: -promptTokens, tokenValue: -Math.ceil(promptTokens * promptRate), inputTokens: promptTokens });
+  const completionRate = tokenRate(balance, charge.model, 'completion');
+  await recordTransaction({ ...common, tokenType: 'completion', rate: completionRate, rawAmount: -completionTokens, tokenValue: -Math.ceil(completionTokens * completionRate) });
+}

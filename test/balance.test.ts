@@ -29,9 +29,12 @@ import { cleanUpTestData, testRunId } from './helpers/test-app.ts';
 const START = 1_000_000;
 const demoEndpoint = ['endpoints:', '  custom:', '    - name: demo', '      apiKey: demo', '      baseURL: ${DEMO_PROVIDER_URL}', '      models:', '        default: [demo-fast, demo-slow]', '      titleConvo: false', '      modelDisplayLabel: Demo'];
 
+// The same server with titles on: a title is a model call, charged like a reply.
+const titledEndpoint = ['    - name: demo-titled', '      apiKey: demo', '      baseURL: ${DEMO_PROVIDER_URL}', '      models:', '        default: [demo-fast]', '      titleConvo: true', '      modelDisplayLabel: Demo'];
+
 function writeConfig(name: string, balanceLines: string[]): string {
   const file = path.join(process.env.DATA_DIR ?? '.data/test', `balance-${name}-${testRunId}.yaml`);
-  writeFileSync(file, [...demoEndpoint, ...balanceLines, ''].join('\n'));
+  writeFileSync(file, [...demoEndpoint, ...titledEndpoint, ...balanceLines, ''].join('\n'));
   return file;
 }
 
@@ -142,6 +145,25 @@ describe('balance enabled', () => {
     }
     assert.equal((await transactionsOf(streamId)).length, 2);
     assert.equal(await creditsOf(user.user.id), charged);
+  });
+
+  test('a title is charged once, as its own prompt and completion transactions with context title', async () => {
+    const user = await registerAndLogin(http, 'balance-title');
+    const result = await chatOn(stack, user, { endpoint: 'demo-titled', text: 'Name this chat [tokens=10]' });
+    assert.ok(finalEvent(result.events)?.data.responseMessage, JSON.stringify(result.events.at(-1)));
+    const { streamId } = result.events[0]!.data;
+    const titleCharges = await until('the title charge', async () => ((await transactionsOf(`title-${streamId}`)).length === 2 ? transactionsOf(`title-${streamId}`) : undefined));
+    const [completion, prompt] = titleCharges;
+    for (const transaction of titleCharges) {
+      assert.equal(transaction!.context, 'title');
+      assert.equal(transaction!.source, 'usage', 'the provider reported the title call\'s usage');
+      assert.ok(transaction!.rawAmount < 0, JSON.stringify(transaction));
+    }
+    assert.equal(prompt!.tokenValue, prompt!.rawAmount * 1);
+    assert.equal(completion!.tokenValue, completion!.rawAmount * 2);
+    const reply = await until('the reply charge', async () => ((await transactionsOf(streamId)).length === 2 ? transactionsOf(streamId) : undefined));
+    const spent = [...titleCharges, ...reply].reduce((total, transaction) => total + transaction!.tokenValue, 0);
+    assert.equal(await creditsOf(user.user.id), START + spent);
   });
 
   test('a charge interrupted after the balance update (a crash) is not applied again by the retry', async () => {

@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
 import { findEndpoint } from '../../shared/endpoints-config.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
+import { chargeCompletion } from '../../shared/run-charge.ts';
 import type { ChatActivityDependencies } from '../dependencies.ts';
 
 const TITLE_SYSTEM_PROMPT =
@@ -21,15 +22,24 @@ export function createGenerateTitle(deps: ChatActivityDependencies) {
     // Runs recorded before finishRun returned the excerpt pass none: read the reply then.
     const reply = replyExcerpt ?? (await Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>())?.text ?? '';
     const exchange = `User: ${(input.userMessage?.text ?? '').slice(0, 2000)}\nAssistant: ${reply.slice(0, 2000)}`;
-    const raw = await deps.providers.providerFor(endpoint).complete({
+    const model = endpoint.titleModel ?? input.model;
+    const completion = await deps.providers.providerFor(endpoint).complete({
       endpoint,
-      model: endpoint.titleModel ?? input.model,
+      model,
       messages: [{ role: 'system', content: TITLE_SYSTEM_PROMPT }, { role: 'user', content: exchange }],
       maxOutputTokens: 32,
       temperature: 0.2,
       signal: Context.current().cancellationSignal,
     });
-    const title = raw.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
+    // Titles cost tokens too (LibreChat charges them with context `title`): once per run, keyed by it.
+    if (deps.balance?.enabled) {
+      await chargeCompletion(
+        deps.balance,
+        { userId: input.userId, chargeId: `title-${input.streamId}`, conversationId: input.conversationId, model, context: 'title', usage: completion.usage, promptText: `${TITLE_SYSTEM_PROMPT}\n${exchange}`, completionText: completion.text },
+        deps.countTokens,
+      );
+    }
+    const title = completion.text.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
     await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId, title: 'New Chat' }, { $set: { title } });
     await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS);
     return title;
