@@ -7,8 +7,9 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, test } from 'vitest';
 import { findFreePort, waitForPort } from '../infra/local-services.ts';
 import { spawnEntryPoint, startChatStack, startInProcessWorker, type ChatStack } from './helpers/chat-stack.ts';
+import { countDeltas, killHard, stopGently } from './helpers/child-stack.ts';
 import { createHttpClient, registerAndLogin } from './helpers/http-client.ts';
-import { deltaText, finalEvent, requestSse, type SseEvent } from './helpers/sse-client.ts';
+import { deltaText, finalEvent, requestSse } from './helpers/sse-client.ts';
 import { maxActivityAttempt } from './helpers/temporal-history.ts';
 import { cleanUpTestData } from './helpers/test-app.ts';
 
@@ -23,23 +24,6 @@ afterAll(async () => {
   await stack.close();
   await cleanUpTestData(stack.app.config);
 });
-
-
-function killHard(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-async function stopGently(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-const countDeltas = (events: SseEvent[]) => events.filter((event) => event.data?.event === 'on_message_delta').length;
 
 test('the API is killed and restarted mid-run: the run goes on and the client resumes with no gap and no repeat', async () => {
   const worker = await startInProcessWorker(stack.environment);
