@@ -1,12 +1,13 @@
 /**
- * `npm start` after infra/setup.sh: Temporal dev server, FerretDB, the demo provider, the API and one
+ * `npm start` after infra/setup.sh: Temporal dev server, FerretDB (on PostgreSQL: FERRETDB_POSTGRESQL_URL;
+ * SQLite files when PostgreSQL cannot be reached, said at start-up), the demo provider, the API and one
  * worker. Services already running (or pointed elsewhere by MONGO_URI / TEMPORAL_ADDRESS) are reused.
  * The API, the worker and the demo provider are supervised: a crash restarts them with backoff.
  * Ctrl-C stops what this process started, in reverse order.
  */
 import path from 'node:path';
 import { loadConfigOrExit } from '../shared/config.ts';
-import { ensureFerretDB, ensureTemporal, isPortOpen, log, stopChild, waitForPort, type ManagedService } from './local-services.ts';
+import { ensureFerretDB, ensureTemporal, isPortOpen, log, redactUrl, stopChild, waitForPort, type ManagedService } from './local-services.ts';
 import { nodeEntryPoints } from './node-entry-points.ts';
 import { supervise } from './supervise.ts';
 
@@ -63,7 +64,9 @@ function track(service: ManagedService) {
 
 try {
   track(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, namespace: config.TEMPORAL_NAMESPACE, dataDirectory, logDirectory }));
-  track(await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory }));
+  const ferretdb = await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory });
+  track(ferretdb);
+  const storage = ferretdb.backend === undefined ? '' : ferretdb.backend.handler === 'postgresql' ? `  (FerretDB on PostgreSQL ${redactUrl(ferretdb.backend.url)})` : `  (FerretDB on SQLite in ${path.join(dataDirectory, 'ferretdb')}: PostgreSQL not used)`;
   if (!process.env.DEMO_PROVIDER_URL) await startNodeService('demo-provider', nodeEntryPoints.demoProvider, config.DEMO_PROVIDER_PORT);
   await startNodeService('worker', nodeEntryPoints.worker);
   await startNodeService('api', nodeEntryPoints.api, config.PORT);
@@ -73,7 +76,7 @@ durachat is running
   API          http://${config.HOST}:${config.PORT}   (liveness: /health, readiness: /ready)
   Temporal UI  ${temporalUi}
   Temporal     ${config.TEMPORAL_ADDRESS}  namespace ${config.TEMPORAL_NAMESPACE}, task queues ${Object.values(config.TASK_QUEUES).join(', ')}
-  MongoDB      ${config.MONGO_URI.replace(/\/\/[^@/]*@/, '//***@')}
+  MongoDB      ${config.MONGO_URI.replace(/\/\/[^@/]*@/, '//***@')}${storage}
   Redis        ${config.REDIS_URI.replace(/\/\/[^@/]*@/, '//***@')}
   Logs         ${logDirectory}
 Press Ctrl-C to stop.`);

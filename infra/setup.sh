@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what durachat needs and is missing: npm dependencies, the Temporal CLI and FerretDB (built with
-# `go install`, cached), and a local Redis when REDIS_URI points here and nothing answers. Idempotent:
-# a second run only checks.
+# `go install`, cached), a local Redis when REDIS_URI points here and nothing answers, and PostgreSQL with
+# FerretDB's role and database (FERRETDB_POSTGRESQL_URL). Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -122,3 +122,117 @@ case "$redis_uri" in
     ;;
   *) say "REDIS_URI points elsewhere ($redis_uri): no local Redis needed" ;;
 esac
+
+# --- PostgreSQL for FerretDB ------------------------------------------------------------------------------
+# FerretDB keeps its data in PostgreSQL (FERRETDB_POSTGRESQL_URL). When that URL is local, this installs Debian's
+# postgresql package if missing, starts the cluster on the URL's port (creating one if there is none), and creates
+# the URL's role (LOGIN CREATEDB: each test run creates a database of its own) and database. Nothing here stops
+# setup: without PostgreSQL, FerretDB falls back to its SQLite backend and infra/local-services.ts says so when
+# the stack starts.
+pg_url="${FERRETDB_POSTGRESQL_URL:-postgres://durachat:durachat@127.0.0.1:5432/durachat}"
+pg_fallback() { say "PostgreSQL cannot be used ($*): FerretDB will fall back to its SQLite backend (files under .data/, slow under load)"; }
+pg_query() { psql -X -w -A -t -q -v ON_ERROR_STOP=1 "$@"; }
+
+setup_postgresql() {
+  local parts host port user password database
+  parts=$(node -e 'const u = new URL(process.argv[1]); if (!/^postgres(ql)?:$/.test(u.protocol)) process.exit(1);
+    console.log([u.hostname, u.port || "5432", decodeURIComponent(u.username) || "postgres", decodeURIComponent(u.password), decodeURIComponent(u.pathname.slice(1))].join("\x1f"))' "$pg_url" 2>/dev/null) \
+    || { pg_fallback "FERRETDB_POSTGRESQL_URL is not a postgres:// URL"; return 0; }
+  IFS=$'\x1f' read -r host port user password database <<<"$parts"
+  database=${database:-$user}
+  case "$host" in
+    127.0.0.1 | localhost) ;;
+    *) say "FERRETDB_POSTGRESQL_URL points elsewhere ($host:$port): no local PostgreSQL set up"; return 0 ;;
+  esac
+
+  # Already usable: the role logs in to its database and may create databases.
+  if [ "$(pg_query -d "$pg_url" -c 'select rolcreatedb from pg_roles where rolname = current_user' 2>/dev/null)" = t ]; then
+    say "PostgreSQL is ready on $host:$port (role $user, database $database)"
+    return 0
+  fi
+
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v psql >/dev/null; then
+    say "installing postgresql from Debian's packages (about a minute)"
+    local apt_log
+    apt_log=$(mktemp)
+    if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >"$apt_log" 2>&1; then
+      tail -n 3 "$apt_log" | sed 's/^/[setup]   /'
+      rm -f "$apt_log"
+      pg_fallback "installing Debian's postgresql package failed"
+      return 0
+    fi
+    rm -f "$apt_log"
+  fi
+
+  if ! pg_isready -q -h 127.0.0.1 -p "$port" -t 2; then
+    local cluster version name
+    cluster=$(pg_lsclusters -h 2>/dev/null | awk -v port="$port" '$3 == port { print $1, $2; exit }' || true)
+    if [ -z "$cluster" ]; then
+      version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+      name=main
+      [ -d "/etc/postgresql/$version/main" ] && name=durachat
+      say "creating PostgreSQL $version cluster '$name' on port $port"
+      pg_createcluster --port "$port" "$version" "$name" >/dev/null 2>&1 || { pg_fallback "pg_createcluster $version $name failed"; return 0; }
+      cluster="$version $name"
+    fi
+    say "starting PostgreSQL cluster $cluster on port $port"
+    # shellcheck disable=SC2086 # "$version $name"
+    pg_ctlcluster --skip-systemctl-redirect $cluster start >/dev/null 2>&1 || true
+    local waited=0
+    until pg_isready -q -h 127.0.0.1 -p "$port" -t 1; do
+      waited=$((waited + 1))
+      [ "$waited" -lt 30 ] || { pg_fallback "cluster $cluster did not start; see /var/log/postgresql/"; return 0; }
+      sleep 1
+    done
+  fi
+
+  # A superuser connection to create the role and database: TCP as postgres (trust), else the postgres OS user
+  # over the socket (peer, Debian's default), else sudo, else the current user.
+  local -a admin=()
+  if pg_query -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; then
+    admin=(psql -h 127.0.0.1 -p "$port" -U postgres)
+  elif [ "$(id -u)" = 0 ] && (cd / && runuser -u postgres -- psql -X -w -p "$port" -d postgres -c 'select 1') >/dev/null 2>&1; then
+    admin=(runuser -u postgres -- psql -p "$port")
+  elif command -v sudo >/dev/null && (cd / && sudo -n -u postgres psql -X -w -p "$port" -d postgres -c 'select 1') >/dev/null 2>&1; then
+    admin=(sudo -n -u postgres psql -p "$port")
+  elif pg_query -h 127.0.0.1 -p "$port" -d postgres -c 'select 1' >/dev/null 2>&1; then
+    admin=(psql -h 127.0.0.1 -p "$port")
+  else
+    pg_fallback "no superuser connection to create role $user and database $database; create them yourself (LOGIN CREATEDB, database owned by the role)"
+    return 0
+  fi
+  pg_admin() { (cd / && "${admin[@]}" -X -w -A -t -q -v ON_ERROR_STOP=1 -d postgres -c "$1"); }
+
+  if ! [[ "$user" =~ ^[a-z_][a-z0-9_]*$ && "$database" =~ ^[a-z_][a-z0-9_]*$ && "$password" != *"'"* ]]; then
+    pg_fallback "role '$user' or database '$database' in FERRETDB_POSTGRESQL_URL is not a plain lower-case name; create them yourself"
+    return 0
+  fi
+  local role_options="LOGIN CREATEDB${password:+ PASSWORD '$password'}"
+  if [ "$(pg_admin "select 1 from pg_roles where rolname = '$user'")" = 1 ]; then
+    pg_admin "ALTER ROLE \"$user\" $role_options" >/dev/null || { pg_fallback "could not alter role $user"; return 0; }
+  else
+    say "creating PostgreSQL role $user"
+    pg_admin "CREATE ROLE \"$user\" $role_options" >/dev/null || { pg_fallback "could not create role $user"; return 0; }
+  fi
+  if [ "$(pg_admin "select 1 from pg_database where datname = '$database'")" != 1 ]; then
+    say "creating PostgreSQL database $database"
+    pg_admin "CREATE DATABASE \"$database\" OWNER \"$user\"" >/dev/null || { pg_fallback "could not create database $database"; return 0; }
+  fi
+  pg_admin "GRANT ALL ON DATABASE \"$database\" TO \"$user\"" >/dev/null || true
+
+  local problem
+  if problem=$(pg_query -d "$pg_url" -c 'select 1' 2>&1 >/dev/null); then
+    say "PostgreSQL is ready on $host:$port (role $user, database $database)"
+  else
+    pg_fallback "$user cannot log in: $(printf '%s' "$problem" | head -n 1)"
+  fi
+}
+
+mongo_uri="${MONGO_URI:-mongodb://127.0.0.1:27017/durachat}"
+if [ "${FERRETDB_HANDLER:-postgresql}" = sqlite ]; then
+  say "FERRETDB_HANDLER=sqlite: FerretDB uses its SQLite backend; PostgreSQL not set up"
+elif [ "${DURACHAT_SETUP_TESTS:-}" != 1 ] && ! [[ "$mongo_uri" =~ ^mongodb://([^@/]*@)?(127\.0\.0\.1|localhost): ]]; then
+  say "MONGO_URI points elsewhere: no FerretDB, no local PostgreSQL needed"
+else
+  setup_postgresql
+fi

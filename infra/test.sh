@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The browser test needs Debian's chromium; setup installs it only for test runs, not for `npm start`.
-DURACHAT_SETUP_BROWSER=1 bash infra/setup.sh
+# DURACHAT_SETUP_TESTS: the test FerretDB always runs here, on PostgreSQL, whatever MONGO_URI says.
+DURACHAT_SETUP_BROWSER=1 DURACHAT_SETUP_TESTS=1 bash infra/setup.sh
 exec node_modules/.bin/vitest run "$@"

@@ -3,27 +3,95 @@
  * already run, bundles the workflows once for every test file, and stops what it started at the end.
  * Test files run in forked processes that inherit the environment set here; each file then gets its
  * own database, Redis key prefix and task queue (test/helpers/test-app.ts), so files run side by side.
+ *
+ * FerretDB stores its data in a PostgreSQL database of this run's own, `durachat_test_<port>_<pid>`, on
+ * the server and with the role of FERRETDB_POSTGRESQL_URL: created here, dropped at teardown, and those
+ * of runs that crashed (their process is gone and nothing is connected) dropped when the next run starts.
+ * Without PostgreSQL it falls back to SQLite files in .data/test/ferretdb-<port>/ and says so.
  */
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureFerretDB, ensureTemporal, isPortOpen, mongoLocalPort, stopChild, temporalExecutable, type ManagedService } from '../../infra/local-services.ts';
+import {
+  chooseFerretBackend,
+  ensureFerretDB,
+  ensureTemporal,
+  ferretdbPostgresqlUrl,
+  isPortOpen,
+  log,
+  mongoLocalPort,
+  psql,
+  stopChild,
+  temporalExecutable,
+  withDatabase,
+  type FerretBackend,
+  type ManagedService,
+} from '../../infra/local-services.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
 const services: ManagedService[] = [];
 const localPortOf = (address: string) => Number(address.split(':')[1]) || undefined;
+const testDatabasePattern = /^durachat_test_(\d+)_(\d+)$/;
+/** The PostgreSQL database this run created (and drops at teardown), with the URL to drop it through. */
+let ownDatabase: { name: string; adminUrl: string } | undefined;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Drops the test databases of runs whose process is gone. One still in use (connections open) is left. */
+async function dropStaleTestDatabases(adminUrl: string) {
+  const names = (await psql(adminUrl, "select datname from pg_database where datname like 'durachat\\_test\\_%'")).split('\n').filter(Boolean);
+  for (const name of names) {
+    const match = testDatabasePattern.exec(name);
+    if (!match || processAlive(Number(match[2]))) continue;
+    try {
+      await psql(adminUrl, `drop database if exists "${name}"`);
+      log(`PostgreSQL: dropped ${name}, left by a test run that ended without teardown`);
+    } catch (error) {
+      log(`PostgreSQL: left ${name} (${(error as Error).message})`);
+    }
+  }
+}
+
+/** This run's own PostgreSQL database, or SQLite (with the reason) when PostgreSQL cannot be used. */
+async function testBackend(mongoPort: number): Promise<FerretBackend> {
+  const adminUrl = ferretdbPostgresqlUrl();
+  const chosen = await chooseFerretBackend(adminUrl);
+  if (chosen.handler === 'sqlite') return chosen;
+  const name = `durachat_test_${mongoPort}_${process.pid}`;
+  try {
+    await dropStaleTestDatabases(adminUrl);
+    await psql(adminUrl, `drop database if exists "${name}"`);
+    await psql(adminUrl, `create database "${name}"`);
+  } catch (error) {
+    return { handler: 'sqlite', reason: `could not create the test database ${name}: ${(error as Error).message} (the role needs CREATEDB; infra/setup.sh grants it)` };
+  }
+  ownDatabase = { name, adminUrl };
+  return { handler: 'postgresql', url: withDatabase(adminUrl, name) };
+}
 
 export async function setup() {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS ?? '127.0.0.1:17233';
   const mongoUri = process.env.TEST_MONGO_URI ?? 'mongodb://127.0.0.1:27027/';
-  // A folder per port (runs on other ports never share files), wiped only when this run starts FerretDB:
-  // another run's FerretDB may be using it.
   const mongoPort = mongoLocalPort(mongoUri) ?? 27027;
-  const ferretDirectory = path.join(dataDirectory, `ferretdb-${mongoPort}`);
-  if (!(await isPortOpen(mongoPort))) rmSync(ferretDirectory, { recursive: true, force: true });
   services.push(await ensureTemporal({ address: temporalAddress, uiPort: (localPortOf(temporalAddress) ?? 17233) + 1000, logDirectory: dataDirectory, headless: true }));
-  services.push(await ensureFerretDB({ mongoUri, dataDirectory: ferretDirectory, logDirectory: dataDirectory }));
+  // Storage is prepared only when this run starts FerretDB: one already listening keeps its own. The SQLite
+  // fallback's folder is per port (runs on other ports never share files) and wiped by the run that starts it.
+  if (mongoLocalPort(mongoUri) !== undefined && !(await isPortOpen(mongoPort))) {
+    const ferretDirectory = path.join(dataDirectory, `ferretdb-${mongoPort}`);
+    rmSync(ferretDirectory, { recursive: true, force: true });
+    const backend = await testBackend(mongoPort);
+    services.push(await ensureFerretDB({ mongoUri, dataDirectory: ferretDirectory, logDirectory: dataDirectory, backend }));
+  } else {
+    services.push(await ensureFerretDB({ mongoUri, dataDirectory: path.join(dataDirectory, `ferretdb-${mongoPort}`), logDirectory: dataDirectory }));
+  }
   // Bundled once here: webpack takes seconds per worker otherwise.
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: undefined });
   mkdirSync(dataDirectory, { recursive: true });
@@ -41,4 +109,10 @@ export async function setup() {
 
 export async function teardown() {
   for (const service of services.reverse()) if (service.child) await stopChild(service.child);
+  if (ownDatabase) {
+    const { name, adminUrl } = ownDatabase;
+    ownDatabase = undefined;
+    // FerretDB has exited; FORCE only ends connections a crashed child may have left behind.
+    await psql(adminUrl, `drop database if exists "${name}" with (force)`).catch((error: Error) => log(`PostgreSQL: could not drop ${name} (${error.message}); the next test run drops it`));
+  }
 }
