@@ -1,5 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { createUserLookup } from './user-lookup.ts';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Config } from '../../shared/config.ts';
 import { User, toPublicUser } from '../../shared/models/index.ts';
@@ -24,12 +25,13 @@ export function createLocalStrategy() {
 
 /** Bearer access token, as LibreChat's jwtLogin: the token's `id` must still name an existing user. */
 export function createJwtStrategy(config: Config) {
+  const findUser = createUserLookup();
   return new JwtStrategy(
     { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: config.JWT_SECRET, algorithms: ['HS256'] },
     (payload: { id?: string }, done: (error: unknown, user?: unknown) => void) => {
       (async () => {
         if (!payload.id || !/^[0-9a-f]{24}$/i.test(payload.id)) return done(null, false);
-        const user = await User.findById(payload.id).lean<Record<string, unknown> & { _id: unknown }>();
+        const user = await findUser(payload.id);
         return done(null, user ? toPublicUser(user) : false);
       })().catch((error) => done(error));
     },

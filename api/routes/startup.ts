@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { DISABLED_BALANCE, publicBalanceConfig, type BalanceConfig } from '../../shared/balance-config.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
-import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
-import { SystemRoles } from '../../shared/models/index.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../shared/errors.ts';
+import { SystemRoles, User, toPublicUser } from '../../shared/models/index.ts';
 import { roleDefinitions } from '../../shared/roles.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 
@@ -67,7 +67,13 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
     Object.fromEntries(endpoints.endpoints.map((endpoint) => [endpoint.name, endpoint.models])),
   );
 
-  app.get('/api/user', { preHandler: app.requireJwt }, async (request) => authenticatedUser(request));
+  // Read fresh, not from the authentication's short-lived user lookup (api/passport/user-lookup.ts): a
+  // client that just changed its settings reads its own write.
+  app.get('/api/user', { preHandler: app.requireJwt }, async (request) => {
+    const user = await User.findById(authenticatedUser(request).id).lean<Record<string, unknown> & { _id: unknown }>();
+    if (!user) throw new UnauthorizedError('Unauthorized');
+    return toPublicUser(user);
+  });
 
   app.get<{ Params: { roleName: string } }>('/api/roles/:roleName', { preHandler: app.requireJwt }, async (request) => {
     const user = authenticatedUser(request);
