@@ -7,67 +7,19 @@
  *       stream for lost or reordered tokens, with CPU seconds per 1,000 relayed tokens and peak RSS.
  * Usage: npm run bench [-- --streams 100,250,500]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import OpenAI from 'openai';
-import { ensureFerretDB, ensureTemporal, findFreePort, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
 import { replyTokens } from '../workers/demo-provider/reply-script.ts';
+import { argument, isMain, startBenchStack } from './bench-stack.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const argument = (name: string, fallback: string) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : process.argv[index + 1]!;
-};
-const streamLevels = argument('streams', '100,250,500').split(',').map(Number);
-const ttftRounds = Number(argument('ttft-rounds', '3'));
-
-
-const runId = randomUUID().slice(0, 8);
-const providerPort = await findFreePort();
-const apiPort = await findFreePort();
-const environment: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'warn',
-  DATA_DIR: path.join(root, '.data', 'bench'),
-  MONGO_URI: `mongodb://127.0.0.1:27027/durachat_bench_${runId}`,
-  REDIS_KEY_PREFIX: `durachat-bench:${runId}:`,
-  TEMPORAL_ADDRESS: '127.0.0.1:17233',
-  TEMPORAL_TASK_QUEUE: `durachat-bench-${runId}`,
-  PORT: String(apiPort),
-  DEMO_PROVIDER_PORT: String(providerPort),
-  DEMO_PROVIDER_URL: `http://127.0.0.1:${providerPort}/v1`,
-  CONCURRENT_MESSAGE_MAX: '2000',
-  // One user drives every stream, so the per-user open-stream cap is lifted too.
-  SSE_MAX_STREAMS_PER_USER: '5000',
-  LOGIN_MAX: '1000',
-  REGISTER_MAX: '1000',
-};
-
-function spawnEntry(entry: string): ChildProcess {
-  // BENCH_CPU_PROFILE=1 writes V8 CPU profiles of each process to .data/bench/profiles.
-  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, '.data', 'bench', 'profiles')] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, entry)], { cwd: root, env: environment, stdio: ['ignore', 'ignore', 'inherit'] });
-  return child;
-}
-
-const services: ManagedService[] = [];
-const children: ChildProcess[] = [];
-async function shutdown() {
-  for (const child of children.reverse()) await stopChild(child);
-  for (const service of services.reverse()) if (service.child) await stopChild(service.child);
-}
-
-interface Sample {
+export interface Sample {
   ttftMs: number;
   text: string;
   completed: boolean;
 }
 
 /** One chat through durachat: time from sending the POST to the first text delta, and the whole text. */
-async function durachatChat(baseUrl: string, token: string, text: string): Promise<Sample> {
+export async function durachatChat(baseUrl: string, token: string, text: string): Promise<Sample> {
   const started = performance.now();
   const response = await fetch(`${baseUrl}/api/agents/chat/custom`, {
     method: 'POST',
@@ -100,7 +52,7 @@ async function durachatChat(baseUrl: string, token: string, text: string): Promi
   return { ttftMs, text: reply, completed };
 }
 
-async function directChat(client: OpenAI, text: string): Promise<Sample> {
+export async function directChat(client: OpenAI, text: string): Promise<Sample> {
   const started = performance.now();
   const stream = await client.chat.completions.create({ model: 'demo-fast', messages: [{ role: 'user', content: text }], stream: true });
   let ttftMs = NaN;
@@ -115,13 +67,13 @@ async function directChat(client: OpenAI, text: string): Promise<Sample> {
   return { ttftMs, text: reply, completed: true };
 }
 
-async function inParallel<T>(count: number, task: (index: number) => Promise<T>): Promise<T[]> {
+export async function inParallel<T>(count: number, task: (index: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: count }, (_unused, index) => task(index)));
 }
 
 const format = (value: number) => value.toFixed(1).padStart(7);
 
-async function measureTimeToFirstToken(baseUrl: string, token: string, direct: OpenAI) {
+async function measureTimeToFirstToken(baseUrl: string, token: string, direct: OpenAI, ttftRounds: number) {
   console.log(`\n(a) time to first token, ms (${ttftRounds} rounds per concurrency level, 100-token replies)`);
   console.log('concurrency |  direct p50   p99 | durachat p50   p99 | added p50   p99');
   for (const concurrency of [1, 50]) {
@@ -140,49 +92,47 @@ async function measureTimeToFirstToken(baseUrl: string, token: string, direct: O
 }
 
 
-try {
-  services.push(await ensureTemporal({ address: environment.TEMPORAL_ADDRESS!, uiPort: 18233, logDirectory: environment.DATA_DIR!, headless: true }));
-  services.push(await ensureFerretDB({ mongoUri: environment.MONGO_URI!, dataDirectory: path.join(environment.DATA_DIR!, 'ferretdb'), logDirectory: environment.DATA_DIR! }));
-  const provider = spawnEntry('workers/demo-provider.ts');
-  children.push(provider);
-  await waitForPort(providerPort, 'provider', provider);
-  const worker = spawnEntry('workers/worker.ts');
-  const api = spawnEntry('api/server.ts');
-  children.push(worker, api);
-  await waitForPort(apiPort, 'api', api, 60_000);
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
-  const password = 'benchmark password';
-  await fetch(`${baseUrl}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', email: 'bench@example.com', password, confirm_password: password }) });
-  const login = await (await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) })).json();
-  const token = login.token as string;
-  const direct = new OpenAI({ apiKey: 'demo', baseURL: environment.DEMO_PROVIDER_URL, maxRetries: 0 });
-  // Warm up both paths (worker bundle, connections, JIT).
-  await inParallel(5, (index) => durachatChat(baseUrl, token, `warm up ${index} [tokens=20]`));
-  await inParallel(5, (index) => directChat(direct, `warm up ${index} [tokens=20]`));
+async function main() {
+  const streamLevels = argument('streams', '100,250,500').split(',').map(Number);
+  const ttftRounds = Number(argument('ttft-rounds', '3'));
+  // BENCH_CPU_PROFILE=1 writes V8 CPU profiles of each process to .data/bench/profiles.
+  const stack = await startBenchStack({ cpuProfile: Boolean(process.env.BENCH_CPU_PROFILE) });
+  try {
+    const { runId } = stack;
+    const worker = stack.workers[0]!;
+    const { process: api, baseUrl } = stack.apis[0]!;
+    const token = await stack.login();
+    const direct = new OpenAI({ apiKey: 'demo', baseURL: stack.environment.DEMO_PROVIDER_URL, maxRetries: 0 });
+    // Warm up both paths (worker bundle, connections, JIT).
+    await inParallel(5, (index) => durachatChat(baseUrl, token, `warm up ${index} [tokens=20]`));
+    await inParallel(5, (index) => directChat(direct, `warm up ${index} [tokens=20]`));
 
-  if (!process.argv.includes('--skip-ttft')) await measureTimeToFirstToken(baseUrl, token, direct);
+    if (!process.argv.includes('--skip-ttft')) await measureTimeToFirstToken(baseUrl, token, direct, ttftRounds);
 
-  console.log('\n(b) concurrent streams: 300 tokens at 50 tokens/s each (ideal duration 6 s)');
-  console.log('streams | completed | lost/reordered | wall s | TTFT p50/p99 ms | CPU s per 1k tokens (api, worker) | peak RSS MiB (api, worker)');
-  for (const streams of streamLevels) {
-    const cpuBefore = { api: cpuSeconds(api.pid!), worker: cpuSeconds(worker.pid!) };
-    const started = performance.now();
-    const samples = await inParallel(streams, async (index) => {
-      // Spread the starts over one second, as real users do not press Enter in the same millisecond.
-      await new Promise((resolve) => setTimeout(resolve, (index / streams) * 1000));
-      const text = `load ${streams}-${index}-${runId} [tokens=300 rate=50]`;
-      return { sample: await durachatChat(baseUrl, token, text).catch(() => ({ ttftMs: NaN, text: '', completed: false })), expected: replyTokens(text, 300).join('') };
-    });
-    const wallSeconds = (performance.now() - started) / 1000;
-    const completed = samples.filter(({ sample }) => sample.completed).length;
-    const corrupted = samples.filter(({ sample, expected }) => sample.completed && sample.text !== expected).length;
-    const tokens = completed * 300;
-    const cpu = { api: cpuSeconds(api.pid!) - cpuBefore.api, worker: cpuSeconds(worker.pid!) - cpuBefore.worker };
-    const ttfts = samples.map(({ sample }) => sample.ttftMs).filter((value) => !Number.isNaN(value));
-    console.log(
-      `${String(streams).padStart(7)} | ${String(completed).padStart(9)} | ${String(streams - completed + corrupted).padStart(14)} | ${wallSeconds.toFixed(1).padStart(6)} | ${percentile(ttfts, 0.5).toFixed(0)}/${percentile(ttfts, 0.99).toFixed(0)} | ${((cpu.api / tokens) * 1000).toFixed(3)}, ${((cpu.worker / tokens) * 1000).toFixed(3)} | ${peakRssMiB(api.pid!).toFixed(0)}, ${peakRssMiB(worker.pid!).toFixed(0)}`,
-    );
+    console.log('\n(b) concurrent streams: 300 tokens at 50 tokens/s each (ideal duration 6 s)');
+    console.log('streams | completed | lost/reordered | wall s | TTFT p50/p99 ms | CPU s per 1k tokens (api, worker) | peak RSS MiB (api, worker)');
+    for (const streams of streamLevels) {
+      const cpuBefore = { api: cpuSeconds(api.pid!), worker: cpuSeconds(worker.pid!) };
+      const started = performance.now();
+      const samples = await inParallel(streams, async (index) => {
+        // Spread the starts over one second, as real users do not press Enter in the same millisecond.
+        await new Promise((resolve) => setTimeout(resolve, (index / streams) * 1000));
+        const text = `load ${streams}-${index}-${runId} [tokens=300 rate=50]`;
+        return { sample: await durachatChat(baseUrl, token, text).catch(() => ({ ttftMs: NaN, text: '', completed: false })), expected: replyTokens(text, 300).join('') };
+      });
+      const wallSeconds = (performance.now() - started) / 1000;
+      const completed = samples.filter(({ sample }) => sample.completed).length;
+      const corrupted = samples.filter(({ sample, expected }) => sample.completed && sample.text !== expected).length;
+      const tokens = completed * 300;
+      const cpu = { api: cpuSeconds(api.pid!) - cpuBefore.api, worker: cpuSeconds(worker.pid!) - cpuBefore.worker };
+      const ttfts = samples.map(({ sample }) => sample.ttftMs).filter((value) => !Number.isNaN(value));
+      console.log(
+        `${String(streams).padStart(7)} | ${String(completed).padStart(9)} | ${String(streams - completed + corrupted).padStart(14)} | ${wallSeconds.toFixed(1).padStart(6)} | ${percentile(ttfts, 0.5).toFixed(0)}/${percentile(ttfts, 0.99).toFixed(0)} | ${((cpu.api / tokens) * 1000).toFixed(3)}, ${((cpu.worker / tokens) * 1000).toFixed(3)} | ${peakRssMiB(api.pid!).toFixed(0)}, ${peakRssMiB(worker.pid!).toFixed(0)}`,
+      );
+    }
+  } finally {
+    await stack.shutdown();
   }
-} finally {
-  await shutdown();
 }
+
+if (isMain(import.meta.url)) await main();

@@ -13,57 +13,16 @@ import Anthropic from '@anthropic-ai/sdk';
 import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { GoogleGenAI } from '@google/genai';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import OpenAI from 'openai';
-import { ensureFerretDB, ensureTemporal, findFreePort, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
+import { argument, startBenchStack } from './bench-stack.ts';
 import { percentile } from './process-stats.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const argument = (name: string, fallback: string) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : process.argv[index + 1]!;
-};
 const rounds = Number(argument('rounds', '20'));
 const MODEL = 'demo-fast';
 /** What the worker asks for when the request sets no limit; only an upper bound here, the reply is 50 tokens. */
 const MAX_TOKENS = 4096;
 /** demo-claude's `thinkingBudget` in librechat.yaml: the direct call sends the same thinking request. */
 const CLAUDE_THINKING_BUDGET = 1024;
-
-const runId = randomUUID().slice(0, 8);
-const providerPort = await findFreePort();
-const apiPort = await findFreePort();
-const providerOrigin = `http://127.0.0.1:${providerPort}`;
-const environment: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'warn',
-  DATA_DIR: path.join(root, '.data', 'bench'),
-  MONGO_URI: `mongodb://127.0.0.1:27027/durachat_bench_${runId}`,
-  REDIS_KEY_PREFIX: `durachat-bench:${runId}:`,
-  TEMPORAL_ADDRESS: '127.0.0.1:17233',
-  TEMPORAL_TASK_QUEUE: `durachat-bench-${runId}`,
-  PORT: String(apiPort),
-  DEMO_PROVIDER_PORT: String(providerPort),
-  DEMO_PROVIDER_URL: `${providerOrigin}/v1`,
-  CONCURRENT_MESSAGE_MAX: '2000',
-  SSE_MAX_STREAMS_PER_USER: '5000',
-  LOGIN_MAX: '1000',
-  REGISTER_MAX: '1000',
-};
-
-function spawnEntry(entry: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], { cwd: root, env: environment, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-const services: ManagedService[] = [];
-const children: ChildProcess[] = [];
-async function shutdown() {
-  for (const child of children.reverse()) await stopChild(child);
-  for (const service of services.reverse()) if (service.child) await stopChild(service.child);
-}
 
 /** Milliseconds from calling `start` to the first non-empty text the iterable yields; the rest is drained. */
 async function timeToFirstText<T>(start: () => Promise<AsyncIterable<T>>, textOf: (chunk: T) => string | undefined): Promise<number> {
@@ -83,7 +42,7 @@ interface ProviderPath {
 }
 
 /** Each client built with the options its activities/providers module uses for the demo endpoint. */
-function providerPaths(): ProviderPath[] {
+function providerPaths(providerOrigin: string): ProviderPath[] {
   const openai = new OpenAI({ apiKey: 'demo', baseURL: `${providerOrigin}/v1`, maxRetries: 0, timeout: 120_000 });
   const anthropic = new Anthropic({ apiKey: 'demo', baseURL: providerOrigin, maxRetries: 0, timeout: 120_000 });
   const bedrock = new BedrockRuntimeClient({
@@ -183,23 +142,12 @@ async function durachatTtft(baseUrl: string, token: string, endpoint: string, te
 
 const format = (value: number) => value.toFixed(1);
 
+const stack = await startBenchStack();
 try {
-  services.push(await ensureTemporal({ address: environment.TEMPORAL_ADDRESS!, uiPort: 18233, logDirectory: environment.DATA_DIR!, headless: true }));
-  services.push(await ensureFerretDB({ mongoUri: environment.MONGO_URI!, dataDirectory: path.join(environment.DATA_DIR!, 'ferretdb'), logDirectory: environment.DATA_DIR! }));
-  const provider = spawnEntry('workers/demo-provider.ts');
-  children.push(provider);
-  await waitForPort(providerPort, 'provider', provider);
-  const worker = spawnEntry('workers/worker.ts');
-  const api = spawnEntry('api/server.ts');
-  children.push(worker, api);
-  await waitForPort(apiPort, 'api', api, 60_000);
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
-  const password = 'benchmark password';
-  await fetch(`${baseUrl}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', email: 'bench@example.com', password, confirm_password: password }) });
-  const login = await (await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) })).json();
-  const token = login.token as string;
+  const { baseUrl } = stack.apis[0]!;
+  const token = await stack.login();
 
-  const paths = providerPaths();
+  const paths = providerPaths(stack.providerOrigin);
   // Warm up every path (worker bundle, SDK clients, connections, JIT).
   for (const { endpoint, direct } of paths) {
     for (let index = 0; index < 3; index += 1) {
@@ -224,5 +172,5 @@ try {
   console.log('| --- | --- | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
 } finally {
-  await shutdown();
+  await stack.shutdown();
 }

@@ -87,3 +87,14 @@ test('each kind of run has its own task queue, and WORKER_QUEUES picks the kinds
   assert.deepEqual(loadConfig({ DATA_DIR: dataDir, WORKER_QUEUES: 'background' }).WORKER_QUEUES, ['background']);
   assert.throws(() => loadConfig({ DATA_DIR: dataDir, WORKER_QUEUES: 'chat,indexing' }), /WORKER_QUEUES/);
 });
+
+test('processes starting together on a fresh data folder agree on one generated JWT secret and credentials key', async () => {
+  const fresh = mkdtempSync(path.join(os.tmpdir(), 'durachat-config-race-'));
+  const script = `import { loadConfig } from ${JSON.stringify(path.resolve(import.meta.dirname, 'config.ts'))}; const c = loadConfig({ DATA_DIR: ${JSON.stringify(fresh)} }); console.log(JSON.stringify([c.JWT_SECRET, c.JWT_REFRESH_SECRET, c.CREDS_KEY]));`;
+  const run = promisify(execFile);
+  const outputs = await Promise.all(Array.from({ length: 6 }, () => run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 })));
+  const values = outputs.map((output) => output.stdout.trim());
+  assert.equal(new Set(values).size, 1, values.join('\n'));
+  const [jwt, refresh, creds] = JSON.parse(values[0]!) as string[];
+  assert.ok(jwt!.length >= 32 && refresh!.length >= 32 && creds!.length === 64);
+}, 90_000);

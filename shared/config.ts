@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -123,32 +123,40 @@ export type Config = Readonly<
 export class ConfigError extends Error {}
 
 /**
+ * The file's content, writing `create()`'s first if the file does not exist yet. Processes starting
+ * together (an API, a worker, a second API) must agree on one value: the content is written to a file of
+ * this process's own and then hard-linked into place, which fails if another process got there first, so
+ * nobody ever reads a half-written file and the first writer wins.
+ */
+function readOrCreateOnce(file: string, create: () => string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const own = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(own, create(), { mode: 0o600 });
+  try {
+    linkSync(own, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(own);
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
  * Outside production a missing JWT secret is generated once and kept in the data folder, so `npm start`
  * works with no .env and a restarted API still accepts the tokens it issued. Production must set both.
  */
 function developmentSecrets(dataDir: string): { JWT_SECRET: string; JWT_REFRESH_SECRET: string } {
-  const file = path.join(dataDir, 'jwt-secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  mkdirSync(dataDir, { recursive: true });
-  const secrets = { JWT_SECRET: randomBytes(32).toString('hex'), JWT_REFRESH_SECRET: randomBytes(32).toString('hex') };
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  return secrets;
+  return JSON.parse(readOrCreateOnce(path.join(dataDir, 'jwt-secrets.json'), () => JSON.stringify({ JWT_SECRET: randomBytes(32).toString('hex'), JWT_REFRESH_SECRET: randomBytes(32).toString('hex') })));
 }
 
 /**
- * Like the JWT secrets, but in its own file (created exclusively, so an API and a worker starting together
- * agree on one key): rotating it makes every stored user key unreadable, so it is never regenerated.
+ * Like the JWT secrets, but in its own file: rotating it makes every stored user key unreadable, so it is
+ * never regenerated.
  */
 function developmentCredentialsKey(dataDir: string): string {
-  const file = path.join(dataDir, 'creds-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  try {
-    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  return readFileSync(file, 'utf8').trim();
+  return readOrCreateOnce(path.join(dataDir, 'creds-key'), () => randomBytes(32).toString('hex')).trim();
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {

@@ -55,6 +55,11 @@ export async function createWorkers(options: {
     // SIGTERM: stop polling, let running activities finish this long, then cancel them; a cancelled
     // streamReply is retried on another worker and continues after what it streamed.
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    // A workflow cached on a worker that died has its next task on that worker's sticky queue; after this
+    // long unclaimed it goes to the shared queue and another worker replays it. The SDK's 10 s default
+    // held a run's final event 10 s after its last token once a worker was killed (bench/README.md,
+    // scale-out); a live worker claims its sticky tasks in milliseconds, so 2 s costs nothing.
+    stickyQueueScheduleToStartTimeout: '2 seconds',
   };
   const kinds = options.kinds ?? config.WORKER_QUEUES;
   const workers: Array<{ kind: RunKind; taskQueue: string; worker: Worker }> = [];
