@@ -64,7 +64,9 @@ function runInput(conversationId: string, leafId: string, overrides: Partial<Cha
   } as ChatRunInput;
 }
 
-const messageText = (branch: number, depth: number) => `branch ${branch} message ${depth}`;
+// 100 bytes each: a stored count of 100 tokens is then one a real tokenizer could give (a token covers at
+// least a byte), which buildPrompt's byte bound relies on.
+const messageText = (branch: number, depth: number) => `branch ${branch} message ${depth} `.padEnd(100, '.');
 
 /**
  * `branches` threads of `length` messages from the root (user at even depths), in one conversation.
@@ -185,6 +187,15 @@ describe('buildPrompt reads only the thread it needs', () => {
     assert.equal(prompt.length, Math.floor(2000 / 104));
     assert.equal(prompt.at(-1)!.content, messageText(0, 498));
     assert.ok(stats.documents <= 21 + THREAD_WINDOW_SIZE, `read ${stats.documents} documents`);
+  });
+
+  test('a thread whose bytes fit the budget is not sent to the tokenizer pool (time to first token)', async () => {
+    const first = { messageId: randomUUID(), parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'short question' };
+    const refuse = async (): Promise<number[]> => {
+      throw new Error('the tokenizer was asked');
+    };
+    const prompt = await buildPrompt(runInput(randomUUID(), first.messageId, { isNewConversation: true, userMessage: first }), endpoint, { countTokens: refuse });
+    assert.deepEqual(prompt.map((message) => message.content), ['short question']);
   });
 
   test('a new conversation reads nothing; error replies and other users\' messages stay out', async () => {

@@ -45,7 +45,13 @@ export async function buildPrompt(
   const systemText = [input.parameters.system, input.parameters.promptPrefix].filter(Boolean).join('\n\n');
   const system: PromptMessage[] = systemText ? [{ role: 'system', content: systemText }] : [];
 
-  const counts = await deps.countTokens([...system, ...turns].map((message) => message.content), signal);
+  const texts = [...system, ...turns].map((message) => message.content);
+  // A token covers at least one UTF-8 byte in every BPE tokenizer, so a prompt whose bytes (plus the
+  // per-message overhead) fit the budget fits in tokens too: no round trip to the tokenizer pool on the
+  // way to the first token for the usual short thread.
+  const byteBound = texts.reduce((sum, text) => sum + Buffer.byteLength(text) + MESSAGE_OVERHEAD_TOKENS, 0);
+  if (byteBound <= budget) return [...system, ...turns];
+  const counts = await deps.countTokens(texts, signal);
   const cost = counts.map((count) => count + MESSAGE_OVERHEAD_TOKENS);
   let total = cost.reduce((sum, value) => sum + value, 0);
   let first = 0;

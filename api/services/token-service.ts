@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../shared/config.ts';
 
@@ -28,10 +28,20 @@ export function hashToken(token: string): string {
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
+/**
+ * An HMAC secret as a KeyObject. jsonwebtoken, handed a string, tries it as a PEM key first and catches
+ * the failure on every sign and verify: 0.75 ms of CPU each on this machine, against 0.03 ms with this.
+ */
+export function hmacKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret));
+}
+
 export function createTokenService(config: Pick<Config, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'SESSION_EXPIRY'>) {
+  const accessKey = hmacKey(config.JWT_SECRET);
+  const refreshKey = hmacKey(config.JWT_REFRESH_SECRET);
   return {
     signAccessToken(claims: AccessTokenClaims): string {
-      return jwt.sign(claims, config.JWT_SECRET, { algorithm: 'HS256', expiresIn: Math.floor(config.SESSION_EXPIRY / 1000) });
+      return jwt.sign(claims, accessKey, { algorithm: 'HS256', expiresIn: Math.floor(config.SESSION_EXPIRY / 1000) });
     },
     /**
      * Deterministic (HS256 over a fixed payload), so a refresh repeated within the grace window can answer
@@ -39,11 +49,11 @@ export function createTokenService(config: Pick<Config, 'JWT_SECRET' | 'JWT_REFR
      */
     signRefreshToken(claims: RefreshTokenClaims, shape: RefreshTokenShape): string {
       const payload = { id: claims.id, sessionId: claims.sessionId, jti: shape.tokenId, iat: seconds(shape.issuedAt), exp: seconds(shape.expiresAt) };
-      return jwt.sign(payload, config.JWT_REFRESH_SECRET, { algorithm: 'HS256' });
+      return jwt.sign(payload, refreshKey, { algorithm: 'HS256' });
     },
     verifyRefreshToken(token: string): RefreshTokenClaims | undefined {
       try {
-        const payload = jwt.verify(token, config.JWT_REFRESH_SECRET, { algorithms: ['HS256'] }) as Partial<RefreshTokenClaims>;
+        const payload = jwt.verify(token, refreshKey, { algorithms: ['HS256'] }) as Partial<RefreshTokenClaims>;
         if (typeof payload.id !== 'string' || typeof payload.sessionId !== 'string') return undefined;
         return { id: payload.id, sessionId: payload.sessionId };
       } catch {
