@@ -71,7 +71,7 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   const auth = createAuthService({ config, tokens: createTokenService(config), log: instance.log });
   const conversations = createConversationService();
   const messages = createMessageService({ conversations });
-  const userKeys = createUserKeyService({ cipher: createCredentialCipher(config.CREDS_KEY) });
+  const userKeys = createUserKeyService({ cipher: createCredentialCipher(config.CREDS_KEY), baseUrlPolicy: { allowPrivateBaseURL: config.USER_BASE_URL_ALLOW_PRIVATE } });
 
   const loginLimit = createIpRateLimit(redis, keys, {
     name: 'login',

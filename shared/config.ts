@@ -41,6 +41,8 @@ export const environmentSchema = z.object({
   JWT_REFRESH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** LibreChat's name: the AES-256 key (64 hex characters) that encrypts user-provided endpoint keys at rest. */
   CREDS_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)').optional(),
+  /** A user's own base URL (`baseURL: user_provided`) may point at private or local addresses (a LAN model server). Off: the workers are inside the deployment's network. */
+  USER_BASE_URL_ALLOW_PRIVATE: booleanFromEnv.default(false),
   SESSION_EXPIRY: positiveInt.default(15 * 60 * 1000),
   REFRESH_TOKEN_EXPIRY: positiveInt.default(7 * 24 * 60 * 60 * 1000),
   ALLOW_REGISTRATION: booleanFromEnv.default(true),

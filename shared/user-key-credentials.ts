@@ -1,6 +1,7 @@
 import type { CredentialCipher } from './credential-cipher.ts';
 import type { ResolvedEndpoint } from './endpoints-config.ts';
 import { UserKey } from './models/index.ts';
+import { userUrlProblem, type AddressLookup } from './outbound-address.ts';
 
 /**
  * Why a user's key cannot be used, in LibreChat's words: the client parses an error text that is this JSON
@@ -11,7 +12,13 @@ export type UserKeyProblem =
   | { type: 'expired_user_key'; expiredAt: string; endpoint: string }
   | { type: 'invalid_user_key' }
   | { type: 'no_base_url' }
-  | { type: 'invalid_base_url' };
+  | { type: 'invalid_base_url'; message?: string };
+
+/** How a user's base URL is checked: private and local addresses are refused unless allowed (USER_BASE_URL_ALLOW_PRIVATE). */
+export interface BaseUrlPolicy {
+  allowPrivateBaseURL?: boolean;
+  lookup?: AddressLookup;
+}
 
 export type UserCredentials = { apiKey?: string; baseURL?: string };
 
@@ -49,6 +56,7 @@ export async function readUserCredentials(
   cipher: CredentialCipher,
   endpoint: Pick<ResolvedEndpoint, 'name' | 'userProvide' | 'userProvideURL'>,
   userId: string,
+  options: BaseUrlPolicy = {},
   now = new Date(),
 ): Promise<{ credentials: UserCredentials; problem?: undefined } | { problem: UserKeyProblem; credentials?: undefined }> {
   const stored = await UserKey.findOne({ userId, name: endpoint.name }, { value: 1, expiresAt: 1 }).lean<{ value: string; expiresAt?: Date }>();
@@ -67,6 +75,10 @@ export async function readUserCredentials(
   if (endpoint.userProvide && !credentials.apiKey) return { problem: { type: 'no_user_key' } };
   if (endpoint.userProvideURL && !credentials.baseURL) return { problem: { type: 'no_base_url' } };
   if (endpoint.userProvideURL && !isHttpUrl(credentials.baseURL!)) return { problem: { type: 'invalid_base_url' } };
+  if (endpoint.userProvideURL && !options.allowPrivateBaseURL) {
+    const reason = await userUrlProblem(credentials.baseURL!, options.lookup);
+    if (reason) return { problem: { type: 'invalid_base_url', message: `The base URL cannot be used: ${reason}.` } };
+  }
   return { credentials };
 }
 

@@ -10,6 +10,9 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { ErrorTypes, type TCheckUserKeyResponse, type TEndpointsConfig } from 'librechat-data-provider';
+import { createEndpointCredentialResolver } from '../activities/providers/endpoint-credentials.ts';
+import { createCredentialCipher } from '../shared/credential-cipher.ts';
+import { findEndpoint, loadEndpointsConfig } from '../shared/endpoints-config.ts';
 import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 import { createTemporalClient } from '../shared/temporal-client.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
@@ -51,7 +54,9 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  stack = await startChatStack({ overrides: { CONFIG_PATH: configPath } });
+  // The user's base URL in these tests is the local fake server: private addresses allowed here; the
+  // default (refused) has its own test below.
+  stack = await startChatStack({ overrides: { CONFIG_PATH: configPath, USER_BASE_URL_ALLOW_PRIVATE: 'true' } });
   http = createHttpClient(stack.app.baseUrl);
 });
 afterAll(async () => {
@@ -255,5 +260,25 @@ describe('chat on a user_provided endpoint', () => {
     assert.equal(result.events.filter((event) => event.event === 'error').length, 0, JSON.stringify(result.events.at(-1)));
     assert.equal(finalEvent(result.events)!.data.responseMessage.text.split(' ').length, 4);
     assert.ok(keyed.requestCount() > before, 'the user\'s base URL was called');
+  });
+
+  test('by default a user base URL on a private or local address is refused, by the API and by the worker, before any call', async () => {
+    const strict = await startChatStack({ worker: false, overrides: { ...stack.environment, CONFIG_PATH: configPath, USER_BASE_URL_ALLOW_PRIVATE: 'false' } });
+    try {
+      const user = await registerAndLogin(http, 'chat-private-url');
+      await http.put('/api/keys', { token: user.token, body: { name: 'byok-url', value: JSON.stringify({ apiKey: USER_KEY, baseURL: keyed.url }) } });
+      const before = keyed.requestCount();
+      const refused = await requestSse(`${strict.app.baseUrl}/api/agents/chat/custom`, { method: 'POST', token: user.token, body: { endpoint: 'byok-url', model: 'demo-fast', text: 'hello', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID } });
+      const problem = JSON.parse(refused.events.at(-1)!.data.text);
+      assert.equal(problem.type, ErrorTypes.INVALID_BASE_URL);
+      assert.match(problem.message, /private or local address \(127\.0\.0\.1\)/);
+      // The worker checks again at call time (a key changed after the run started, or an API configured otherwise).
+      const endpoint = findEndpoint(loadEndpointsConfig(strict.app.config), 'byok-url')!;
+      const resolve = createEndpointCredentialResolver(createCredentialCipher(strict.app.config.CREDS_KEY));
+      await assert.rejects(resolve(endpoint, user.user.id), (error: Error) => /invalid_base_url/.test(error.message) && /127\.0\.0\.1/.test(error.message));
+      assert.equal(keyed.requestCount(), before, 'the private address was never called');
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -36,7 +36,7 @@ export async function createWorkers(options: {
     runs: createRunRegistry(redis, keys, { ttlSeconds: config.CHAT_STREAM_TTL_SECONDS }),
     endpoints,
     providers: createProviderRegistry(),
-    resolveEndpointCredentials: createEndpointCredentialResolver(createCredentialCipher(config.CREDS_KEY)),
+    resolveEndpointCredentials: createEndpointCredentialResolver(createCredentialCipher(config.CREDS_KEY), { allowPrivateBaseURL: config.USER_BASE_URL_ALLOW_PRIVATE }),
     streamMaxLength: config.CHAT_STREAM_MAXLEN,
     streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS,
     streamFlushIntervalMs: config.CHAT_STREAM_FLUSH_MS,

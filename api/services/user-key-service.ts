@@ -1,13 +1,13 @@
 import type { CredentialCipher } from '../../shared/credential-cipher.ts';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { UserKey } from '../../shared/models/index.ts';
-import { readUserCredentials, userKeyContext } from '../../shared/user-key-credentials.ts';
+import { readUserCredentials, userKeyContext, type BaseUrlPolicy } from '../../shared/user-key-credentials.ts';
 
 /**
  * LibreChat's user-provided keys: saved encrypted, answered only as an expiry. The value is never read
  * back out through this service; runs read it in the worker (activities/providers/endpoint-credentials.ts).
  */
-export function createUserKeyService(deps: { cipher: CredentialCipher }) {
+export function createUserKeyService(deps: { cipher: CredentialCipher; baseUrlPolicy?: BaseUrlPolicy }) {
   const { cipher } = deps;
   return {
     async save(userId: string, key: { name: string; value: string; expiresAt?: Date }): Promise<void> {
@@ -38,7 +38,7 @@ export function createUserKeyService(deps: { cipher: CredentialCipher }) {
      */
     async problemFor(userId: string, endpoint: ResolvedEndpoint): Promise<string | undefined> {
       if (!endpoint.userProvide && !endpoint.userProvideURL) return undefined;
-      const { problem } = await readUserCredentials(cipher, endpoint, userId);
+      const { problem } = await readUserCredentials(cipher, endpoint, userId, deps.baseUrlPolicy);
       return problem ? JSON.stringify(problem) : undefined;
     },
   };
