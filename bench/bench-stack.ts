@@ -5,6 +5,7 @@
  * Used by chat-bench.ts, provider-ttft.ts and scale-out.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import mongoose from 'mongoose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -104,6 +105,11 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const shutdown = () =>
     (stopped ??= (async () => {
       for (const child of [...children].reverse()) await stopChild(child);
+      // The run's database goes with it (on FerretDB over PostgreSQL it is a schema that would otherwise
+      // pile up in the `durachat` database, one per bench run).
+      const client = new mongoose.mongo.MongoClient(environment.MONGO_URI!, { serverSelectionTimeoutMS: 3000 });
+      await client.db().dropDatabase().catch((error: Error) => console.error(`[stack] could not drop the bench database: ${error.message}`));
+      await client.close().catch(() => undefined);
       for (const service of [...services].reverse()) if (service.child) await stopChild(service.child);
     })());
 
