@@ -4,7 +4,7 @@
  * separate processes (the real entry points), with their own database, Redis prefix and task queue.
  * Used by chat-bench.ts, provider-ttft.ts and scale-out.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import mongoose from 'mongoose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -119,6 +119,12 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     const provider = spawnEntry('workers/demo-provider.ts');
     children.push(provider);
     await waitForPort(providerPort, 'provider', provider);
+    // As `npm start` does: the workflows bundled once ahead, so workers start without webpack.
+    if (!environment.WORKFLOW_BUNDLE_PATH) {
+      const bundlePath = path.join(environment.DATA_DIR!, 'workflow-bundle.js');
+      execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'build-workflow-bundle.ts'), bundlePath], { cwd: root, stdio: 'ignore', timeout: 180_000 });
+      environment.WORKFLOW_BUNDLE_PATH = bundlePath;
+    }
     const workers = Array.from({ length: workerCount }, () => spawnEntry('workers/worker.ts'));
     const apis = apiPorts.map((port) => ({ process: spawnEntry('api/server.ts', { PORT: String(port) }), port, baseUrl: `http://127.0.0.1:${port}` }));
     children.push(...workers, ...apis.map((api) => api.process));

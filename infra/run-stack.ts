@@ -5,6 +5,7 @@
  * The API, the worker and the demo provider are supervised: a crash restarts them with backoff.
  * Ctrl-C stops what this process started, in reverse order.
  */
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { ensureFerretDB, ensureTemporal, isPortOpen, log, redactUrl, stopChild, waitForPort, type ManagedService } from './local-services.ts';
@@ -23,7 +24,24 @@ const started: { name: string; stop: () => Promise<void> }[] = [];
 /** Aborted once stopping begins: from then on no supervised child is restarted, whichever exits first. */
 const stopping = new AbortController();
 
-async function startNodeService(name: string, entry: string, port?: number) {
+/**
+ * The workflow bundle, built once in a short-lived process before the worker starts (the worker then
+ * skips webpack: faster start, ~80 MiB less peak RSS). A configured WORKFLOW_BUNDLE_PATH is used as given.
+ */
+async function buildWorkflowBundle(): Promise<string | undefined> {
+  if (config.WORKFLOW_BUNDLE_PATH) return config.WORKFLOW_BUNDLE_PATH;
+  const target = path.join(dataDirectory, 'workflow-bundle.js');
+  const built = await new Promise<boolean>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'build-workflow-bundle.ts'), target], { cwd: root, timeout: 180_000 }, (error, stdout, stderr) => {
+      if (error) log(`workflow bundle: could not be built ahead (${(stderr || error.message).trim().split('\n').at(-1)}); the worker bundles at start instead`);
+      else log(stdout.trim());
+      resolve(!error);
+    });
+  });
+  return built ? target : undefined;
+}
+
+async function startNodeService(name: string, entry: string, port?: number, environment?: NodeJS.ProcessEnv) {
   if (port !== undefined && (await isPortOpen(port))) {
     log(`${name}: port ${port} is already in use, reused`);
     return;
@@ -35,6 +53,7 @@ async function startNodeService(name: string, entry: string, port?: number) {
     logDirectory,
     stopGraceMs,
     signal: stopping.signal,
+    ...(environment ? { environment } : {}),
     log,
   });
   started.push(service);
@@ -68,7 +87,8 @@ try {
   track(ferretdb);
   const storage = ferretdb.backend === undefined ? '' : ferretdb.backend.handler === 'postgresql' ? `  (FerretDB on PostgreSQL ${redactUrl(ferretdb.backend.url)})` : `  (FerretDB on SQLite in ${path.join(dataDirectory, 'ferretdb')}: PostgreSQL not used)`;
   if (!process.env.DEMO_PROVIDER_URL) await startNodeService('demo-provider', nodeEntryPoints.demoProvider, config.DEMO_PROVIDER_PORT);
-  await startNodeService('worker', nodeEntryPoints.worker);
+  const bundlePath = await buildWorkflowBundle();
+  await startNodeService('worker', nodeEntryPoints.worker, undefined, bundlePath ? { ...process.env, WORKFLOW_BUNDLE_PATH: bundlePath } : undefined);
   await startNodeService('api', nodeEntryPoints.api, config.PORT);
   const temporalUi = config.TEMPORAL_ADDRESS.startsWith('127.0.0.1') || config.TEMPORAL_ADDRESS.startsWith('localhost') ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : '(your Temporal cluster\'s UI)';
   console.log(`

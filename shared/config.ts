@@ -43,6 +43,10 @@ export const environmentSchema = z.object({
   CREDS_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)').optional(),
   /** A user's own base URL (`baseURL: user_provided`) may point at private or local addresses (a LAN model server). Off: the workers are inside the deployment's network. */
   USER_BASE_URL_ALLOW_PRIVATE: booleanFromEnv.default(false),
+  /** Threads of the worker's CPU pool (token counting). Each loads the o200k tokenizer tables: ~120 MiB of RSS per thread. */
+  TOKENIZER_THREADS: positiveInt.max(16).default(1),
+  /** A workflow bundle built ahead (`npm run build:workflows`); unset, the worker bundles at start (slower, ~80 MiB more peak RSS). */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   SESSION_EXPIRY: positiveInt.default(15 * 60 * 1000),
   REFRESH_TOKEN_EXPIRY: positiveInt.default(7 * 24 * 60 * 60 * 1000),
   ALLOW_REGISTRATION: booleanFromEnv.default(true),

@@ -44,7 +44,7 @@ export async function createWorkers(options: {
     balance: loadBalanceConfig(config),
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
   };
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const bundlePath = config.WORKFLOW_BUNDLE_PATH;
   const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: new URL('../workflows/index.ts', import.meta.url).pathname };
   const common: Partial<WorkerOptions> = {
     connection: options.connection,

@@ -17,7 +17,7 @@ const config = loadConfigOrExit();
 const endpoints = loadEndpointsConfigOrExit(config);
 await connectDatabase(config.MONGO_URI);
 const redis = createRedisClient(config.REDIS_URI, 'worker');
-const tokenCounter = createTokenCounter();
+const tokenCounter = createTokenCounter({ maxThreads: config.TOKENIZER_THREADS });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
