@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -179,6 +179,27 @@ export async function chooseFerretBackend(postgresqlUrl = ferretdbPostgresqlUrl(
   return problem === undefined ? { handler: 'postgresql', url: postgresqlUrl } : { handler: 'sqlite', reason: `PostgreSQL at ${redactUrl(postgresqlUrl)} is not usable: ${problem}` };
 }
 
+/**
+ * Which backend this data folder's FerretDB last ran on (`<state dir>/backend`). A stack that ran on
+ * PostgreSQL must not quietly come back on SQLite when PostgreSQL is down (users and conversations would
+ * seem gone, and new writes would split between two stores): that is refused with what to do instead.
+ * Moving from SQLite to PostgreSQL is allowed, with a warning that the SQLite data stays behind.
+ */
+export function guardBackendSwitch(directory: string, backend: FerretBackend) {
+  const markerFile = path.join(directory, 'backend');
+  const previous = existsSync(markerFile) ? readFileSync(markerFile, 'utf8').trim() : undefined;
+  const deliberate = backend.handler === 'sqlite' && backend.reason === 'FERRETDB_HANDLER=sqlite';
+  if (backend.handler === 'sqlite' && previous === 'postgresql' && !deliberate) {
+    throw new Error(
+      `FerretDB's data is in PostgreSQL, which cannot be used now (${backend.reason}). Start PostgreSQL (bash infra/setup.sh starts it) and run again; to start over on SQLite on purpose, set FERRETDB_HANDLER=sqlite.`,
+    );
+  }
+  if (backend.handler === 'postgresql' && previous !== 'postgresql' && readdirSync(directory).some((name) => name.endsWith('.sqlite'))) {
+    log(`FerretDB: the SQLite files in ${directory} (data from before FerretDB ran on PostgreSQL) are not used; to use them, run with FERRETDB_HANDLER=sqlite`);
+  }
+  writeFileSync(markerFile, `${backend.handler}\n`);
+}
+
 export async function ensureFerretDB(options: { mongoUri: string; dataDirectory: string; logDirectory: string; backend?: FerretBackend }): Promise<ManagedService & { backend?: FerretBackend }> {
   const port = mongoLocalPort(options.mongoUri);
   if (port === undefined) {
@@ -192,6 +213,7 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
   const directory = path.resolve(options.dataDirectory);
   mkdirSync(directory, { recursive: true });
   const backend = options.backend ?? (await chooseFerretBackend());
+  guardBackendSwitch(directory, backend);
   // No debug HTTP server (it would claim port 8088). The state directory holds FerretDB's state.json either way.
   const common = [`--listen-addr=127.0.0.1:${port}`, `--state-dir=${directory}`, '--telemetry=disable', '--log-level=warn', '--debug-addr=-'];
   let args: string[];

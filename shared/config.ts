@@ -142,7 +142,15 @@ function readOrCreateOnce(file: string, create: () => string): string {
   try {
     linkSync(own, file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EXDEV') {
+      // A file system without hard links (some bind mounts): an exclusive create, first writer wins.
+      try {
+        writeFileSync(file, readFileSync(own), { mode: 0o600, flag: 'wx' });
+      } catch (createError) {
+        if ((createError as NodeJS.ErrnoException).code !== 'EEXIST') throw createError;
+      }
+    } else if (code !== 'EEXIST') throw error;
   } finally {
     unlinkSync(own);
   }

@@ -27,3 +27,17 @@ test('bedrock: half a key pair is refused at start-up, naming both variables', (
     (error: Error) => error instanceof ConfigError && /BEDROCK_AWS_ACCESS_KEY_ID, BEDROCK_AWS_SECRET_ACCESS_KEY: set both/.test(error.message),
   );
 });
+
+test('a user-provided base URL is refused at start-up on protocols whose SDK follows redirects (google, bedrock)', () => {
+  const file = path.join(dataDir, 'user-url.yaml');
+  const custom = (provider: string) => `endpoints:\n  custom:\n    - name: mine\n      provider: ${provider}\n      apiKey: user_provided\n      baseURL: user_provided\n      models:\n        default: [m]\n`;
+  const load = () => loadEndpointsConfig(loadConfig({ DATA_DIR: dataDir, CONFIG_PATH: file }));
+  for (const provider of ['google', 'bedrock']) {
+    writeFileSync(file, custom(provider));
+    assert.throws(load, (error: Error) => error instanceof ConfigError && new RegExp(`mine: baseURL: user_provided is supported with provider openai or anthropic, not ${provider}`).test(error.message));
+  }
+  for (const provider of ['openai', 'anthropic']) {
+    writeFileSync(file, custom(provider));
+    assert.equal(load().endpoints.find((endpoint) => endpoint.name === 'mine')!.userProvideURL, true);
+  }
+});

@@ -175,6 +175,12 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
     endpoints.push(builtin(bedrock, { name: 'bedrock', type: 'bedrock', baseURL: config.BEDROCK_BASE_URL, maxContextTokens: 200_000, modelDisplayLabel: 'AWS Bedrock', aws: { region: config.BEDROCK_AWS_DEFAULT_REGION, ...credentials } }));
   }
   for (const custom of parsed.data.endpoints.custom) {
+    // A user's own base URL is only offered where durachat can refuse redirects (shared/outbound-address.ts,
+    // activities/providers/client-cache.ts): the OpenAI and Anthropic SDKs. Google's SDK follows redirects
+    // with no way to stop it, and Bedrock's endpoints are AWS's.
+    if (custom.baseURL === USER_PROVIDED && (custom.provider === 'google' || custom.provider === 'bedrock')) {
+      throw new ConfigError(`Invalid configuration:\n  endpoints.custom ${custom.name}: baseURL: user_provided is supported with provider openai or anthropic, not ${custom.provider}`);
+    }
     endpoints.push({
       name: custom.name,
       type: 'custom',

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
 /**
@@ -15,7 +15,11 @@ for (const [network, prefix] of [
   ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) blocked.addSubnet(network, prefix, 'ipv4');
 // ::/96 holds the unspecified and loopback addresses and the deprecated IPv4-compatible form (::7f00:1).
-for (const [network, prefix] of [['::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) blocked.addSubnet(network, prefix, 'ipv6');
+// NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16) and Teredo (2001::/32) embed an IPv4 address that
+// may be a private one; they are refused whole (a DNS64-only network cannot use user base URLs then).
+for (const [network, prefix] of [
+  ['::', 96], ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16], ['2001::', 32], ['2001:db8::', 32],
+] as const) blocked.addSubnet(network, prefix, 'ipv6');
 
 export function isBlockedAddress(address: string): boolean {
   const family = isIP(address);
@@ -28,7 +32,17 @@ export function isBlockedAddress(address: string): boolean {
 
 export type AddressLookup = (hostname: string) => Promise<string[]>;
 
-const systemLookup: AddressLookup = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+/**
+ * DNS through c-ares with a timeout, not `dns.lookup`: getaddrinfo runs on libuv's four-thread pool with no
+ * timeout, so a user whose host's name server never answers could stall the process's file and crypto work.
+ */
+const resolver = new Resolver({ timeout: 2000, tries: 2 });
+const systemLookup: AddressLookup = async (hostname) => {
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+  const addresses = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+  if (addresses.length === 0) throw new Error(`${hostname} did not resolve`);
+  return addresses;
+};
 
 /**
  * Why a user-provided URL may not be called, or undefined when it may: every address its host resolves
@@ -54,5 +68,6 @@ export async function userUrlProblem(url: string, lookup: AddressLookup = system
   }
   if (addresses.length === 0) return `its host ${host} could not be resolved`;
   const inside = addresses.find(isBlockedAddress);
-  return inside ? `its host ${host} is a private or local address (${inside}); only public addresses may be used` : undefined;
+  // The address itself is not echoed: a user could otherwise map internal names to addresses.
+  return inside ? `its host ${host} is a private or local address; only public addresses may be used` : undefined;
 }

@@ -58,8 +58,9 @@ export async function createWorkers(options: {
     // A workflow cached on a worker that died has its next task on that worker's sticky queue; after this
     // long unclaimed it goes to the shared queue and another worker replays it. The SDK's 10 s default
     // held a run's final event 10 s after its last token once a worker was killed (bench/README.md,
-    // scale-out); a live worker claims its sticky tasks in milliseconds, so 2 s costs nothing.
-    stickyQueueScheduleToStartTimeout: '2 seconds',
+    // scale-out). Not much shorter: a live but busy worker (all workflow task slots taken in a burst) whose
+    // sticky task times out has the whole history replayed elsewhere, adding load when it is already high.
+    stickyQueueScheduleToStartTimeout: '3 seconds',
   };
   const kinds = options.kinds ?? config.WORKER_QUEUES;
   const workers: Array<{ kind: RunKind; taskQueue: string; worker: Worker }> = [];

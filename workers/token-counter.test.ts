@@ -17,3 +17,8 @@ test('an aborted task rejects instead of returning a count', async () => {
   controller.abort();
   await assert.rejects(counter.countTokens(['x'.repeat(100000)], controller.signal));
 });
+
+test('special-token text typed by a user is counted as plain text, not refused', async () => {
+  const [count] = await counter.countTokens(['quoting <|endoftext|> and <|im_start|> in a message']);
+  assert.ok(count! > 5, `counted ${count}`);
+});

@@ -3,7 +3,7 @@ import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { alternatingTurns, continuesToolLoop, type Turn } from './alternating-turns.ts';
 import { classifyAnthropicError } from './anthropic-errors.ts';
 import { classifiedEvents } from './classified-stream.ts';
-import { createClientCache } from './client-cache.ts';
+import { createClientCache, NO_REDIRECTS } from './client-cache.ts';
 import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
 
 function toAnthropicContent(turn: Turn): string | Anthropic.ContentBlockParam[] {
@@ -50,7 +50,7 @@ function finishReason(stopReason: string): string {
  */
 export function createAnthropicProvider(): ModelProvider {
   // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
-  const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new Anthropic({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 }));
+  const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new Anthropic({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000, fetchOptions: NO_REDIRECTS }));
 
   return {
     continuation: 'prefill',

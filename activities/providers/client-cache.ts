@@ -31,3 +31,10 @@ export function createClientCache<Client>(build: (endpoint: ResolvedEndpoint) =>
     return client;
   };
 }
+
+/**
+ * Provider APIs answer where they are asked and never redirect an API call. A redirect is refused rather
+ * than followed: a user-provided base URL that passed the address check (shared/outbound-address.ts) could
+ * otherwise bounce the request, prompt included, to an internal address.
+ */
+export const NO_REDIRECTS = { redirect: 'error' } as const satisfies RequestInit;

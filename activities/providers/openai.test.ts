@@ -3,6 +3,8 @@
  * chat-completions protocol (workers/demo-provider/openai-compatible-server.ts), tool calls included.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, test } from 'vitest';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
@@ -112,4 +114,23 @@ test('complete() answers a title request with the usage the provider reported', 
   assert.match(text, /Rome/);
   assert.ok(usage!.inputTokens > 0);
   assert.ok(usage!.outputTokens > 0);
+});
+
+test('a redirect from the base URL is refused, never followed (a user base URL cannot bounce the prompt elsewhere)', async () => {
+  const redirector = http.createServer((request, response) => {
+    response.writeHead(307, { location: `${fake.url}${request.url?.replace(/^\/v1/, '')}` });
+    response.end();
+  });
+  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+  try {
+    const before = fake.requestCount();
+    const bounced: ResolvedEndpoint = { ...endpoint, name: 'user-url', userProvideURL: true, baseURL: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/v1` };
+    const stream = provider.stream({ endpoint: bounced, model: 'demo-fast', messages: [{ role: 'user', content: 'hello [tokens=3]' }], parameters: {}, maxOutputTokens: 50, signal: new AbortController().signal });
+    await assert.rejects(async () => {
+      for await (const _chunk of stream) void _chunk;
+    });
+    assert.equal(fake.requestCount(), before, 'the redirect target was never called');
+  } finally {
+    redirector.close();
+  }
 });

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
-import { createClientCache } from './client-cache.ts';
+import { createClientCache, NO_REDIRECTS } from './client-cache.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { classifyOpenAIError } from './openai-errors.ts';
 import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
@@ -35,7 +35,7 @@ function toOpenAITools(tools: ToolDefinition[] | undefined): { tools?: OpenAI.Ch
 /** OpenAI and every OpenAI-compatible server, through the `openai` SDK's chat completions streaming. */
 export function createOpenAIProvider(): ModelProvider {
   // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
-  const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000 }));
+  const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000, fetchOptions: NO_REDIRECTS }));
 
   return {
     continuation: 'instruction',

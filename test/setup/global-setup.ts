@@ -11,6 +11,8 @@
  */
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import {
   chooseFerretBackend,
@@ -32,7 +34,13 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
 const services: ManagedService[] = [];
 const localPortOf = (address: string) => Number(address.split(':')[1]) || undefined;
-const testDatabasePattern = /^durachat_test_(\d+)_(\d+)$/;
+/**
+ * `durachat_test_<port>_<host>_<pid>_<random>`: the host id keeps runs on machines or containers that share
+ * one PostgreSQL apart (pids repeat across containers), the random part keeps two runs apart even then, and
+ * only databases with this host's id are judged by this host's process table.
+ */
+const hostId = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+const testDatabasePattern = /^durachat_test_(\d+)_([0-9a-f]{8})_(\d+)_[0-9a-f]+$/;
 /** The PostgreSQL database this run created (and drops at teardown), with the URL to drop it through. */
 let ownDatabase: { name: string; adminUrl: string } | undefined;
 
@@ -50,7 +58,7 @@ async function dropStaleTestDatabases(adminUrl: string) {
   const names = (await psql(adminUrl, "select datname from pg_database where datname like 'durachat\\_test\\_%'")).split('\n').filter(Boolean);
   for (const name of names) {
     const match = testDatabasePattern.exec(name);
-    if (!match || processAlive(Number(match[2]))) continue;
+    if (!match || match[2] !== hostId || processAlive(Number(match[3]))) continue;
     try {
       await psql(adminUrl, `drop database if exists "${name}"`);
       log(`PostgreSQL: dropped ${name}, left by a test run that ended without teardown`);
@@ -65,7 +73,7 @@ async function testBackend(mongoPort: number): Promise<FerretBackend> {
   const adminUrl = ferretdbPostgresqlUrl();
   const chosen = await chooseFerretBackend(adminUrl);
   if (chosen.handler === 'sqlite') return chosen;
-  const name = `durachat_test_${mongoPort}_${process.pid}`;
+  const name = `durachat_test_${mongoPort}_${hostId}_${process.pid}_${randomBytes(3).toString('hex')}`;
   try {
     await dropStaleTestDatabases(adminUrl);
     await psql(adminUrl, `drop database if exists "${name}"`);

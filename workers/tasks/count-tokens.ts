@@ -13,5 +13,7 @@ export interface CountTokensTask {
 }
 
 export default function countTokens(task: CountTokensTask): number[] {
-  return task.texts.map((text) => encoder.encode(text).length);
+  // Special-token text (`<|endoftext|>` typed by a user or quoted in a reply) is counted as plain text:
+  // js-tiktoken throws on it by default, which would fail saving the message that contains it.
+  return task.texts.map((text) => encoder.encode(text, [], []).length);
 }
