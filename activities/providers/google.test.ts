@@ -126,3 +126,21 @@ test('complete() answers a title request with the usage Gemini reported', async 
   assert.ok(usage!.inputTokens > 0);
   assert.ok(usage!.outputTokens > 0);
 });
+
+test('a call\'s thought signature travels back with it; Gemini 3 refuses the call without it', async () => {
+  const run = async (messages: PromptMessage[]) => {
+    const chunks: ProviderChunk[] = [];
+    for await (const chunk of provider.stream({ endpoint, model: 'gemini-3-pro-preview', messages, parameters: {}, maxOutputTokens: 500, signal: new AbortController().signal, tools: [tool('lookup')] })) chunks.push(chunk);
+    return chunks;
+  };
+  const question: PromptMessage = { role: 'user', content: 'weather in Rome [tool=lookup]' };
+  const chunks = await run([question]);
+  const piece = chunks.find((chunk): chunk is ToolCallChunk => chunk.type === 'tool_call')!;
+  assert.ok(piece.signature, 'the signature Gemini sent is kept');
+  const call: ToolCallRequest = { id: piece.id, name: piece.name, arguments: piece.argumentsDelta, signature: piece.signature };
+  const result: PromptMessage = { role: 'tool', toolCallId: call.id, name: 'lookup', content: 'warm' };
+  const answer = await run([question, { role: 'assistant', content: textOf(chunks), toolCalls: [call] }, result]);
+  assert.ok(textOf(answer).startsWith('Tool lookup said: warm\n'));
+  const { signature: _dropped, ...unsigned } = call;
+  await assert.rejects(run([question, { role: 'assistant', content: textOf(chunks), toolCalls: [unsigned] }, result]), (error: Error) => /thought_signature/.test(error.message) && error.name === 'ApplicationFailure');
+});

@@ -28,7 +28,8 @@ function partsOf(message: Exclude<PromptMessage, { role: 'system' }>): Part[] {
     // Gemini refuses empty text parts, and a turn that only called tools said nothing.
     return [
       ...(message.content ? [{ text: message.content }] : []),
-      ...message.toolCalls.map((call) => ({ functionCall: { id: call.id, name: call.name, args: argsObject(call.arguments) } })),
+      // A call goes back with the thought signature it came with (Gemini 3 refuses it without).
+      ...message.toolCalls.map((call) => ({ functionCall: { id: call.id, name: call.name, args: argsObject(call.arguments) }, ...(call.signature ? { thoughtSignature: call.signature } : {}) })),
     ];
   }
   return [{ text: message.content }];
@@ -112,7 +113,7 @@ export function createGoogleProvider(): ModelProvider {
             // Gemini sends each call whole, in one part; the index counts calls over the whole stream. Gemini
             // 2.x gives no call id, so one is made up: the result must name the call it answers.
             const { id, name, args } = part.functionCall;
-            yield { type: 'tool_call', index: calls, id: id || `call_${randomUUID()}`, name: name ?? '', argumentsDelta: JSON.stringify(args ?? {}) };
+            yield { type: 'tool_call', index: calls, id: id || `call_${randomUUID()}`, name: name ?? '', argumentsDelta: JSON.stringify(args ?? {}), ...(part.thoughtSignature ? { signature: part.thoughtSignature } : {}) };
             calls += 1;
           } else if (part.text) yield part.thought ? { type: 'reasoning', text: part.text } : { type: 'text', text: part.text };
         }

@@ -13,6 +13,11 @@ export interface ToolCallRequest {
   id: string;
   name: string;
   arguments: string;
+  /**
+   * Opaque provider state that must travel back with the call: Gemini's `thoughtSignature` (Gemini 3 refuses
+   * a function call sent back without it). Kept as the provider gave it; other providers leave it unset.
+   */
+  signature?: string;
 }
 
 /**
@@ -42,7 +47,7 @@ export interface CompletionResult {
 export type ProviderChunk =
   | { type: 'text'; text: string }
   | { type: 'reasoning'; text: string }
-  | { type: 'tool_call'; index: number; id: string; name: string; argumentsDelta: string }
+  | { type: 'tool_call'; index: number; id: string; name: string; argumentsDelta: string; signature?: string }
   | { type: 'usage'; inputTokens: number; outputTokens: number; reasoningTokens?: number; cacheReadTokens?: number; cacheWriteTokens?: number }
   /**
    * Normalised: `stop` (answered), `length` (max tokens), `tool_calls` (the turn ended to call tools:

@@ -50,6 +50,11 @@ function chatMessagesOf(content: { role?: string; parts?: unknown }): ChatMessag
   ];
 }
 
+/** The signature a call is issued with: opaque to clients, deterministic so a retry gets the same one. */
+function signatureOf(callId: string): string {
+  return Buffer.from(`demo-thought-signature:${callId}`).toString('base64');
+}
+
 export async function handleGeminiGenerate(request: IncomingMessage, response: ServerResponse, model: string, streaming: boolean, context: GeminiHandlerContext) {
   let body: any;
   try {
@@ -58,6 +63,12 @@ export async function handleGeminiGenerate(request: IncomingMessage, response: S
     return sendGeminiError(response, 400, 'Invalid JSON payload received.');
   }
   if (!Array.isArray(body?.contents) || body.contents.length === 0) return sendGeminiError(response, 400, '* GenerateContentRequest.contents: contents is not specified');
+  // Gemini 3 refuses a conversation whose model turns carry a function call without its thought signature
+  // (its real 400 text); 2.x models accept it.
+  if (/^gemini-3/.test(model)) {
+    const unsigned = body.contents.some((content: any) => content?.role === 'model' && Array.isArray(content.parts) && content.parts.some((part: any) => part?.functionCall && !part.thoughtSignature));
+    if (unsigned) return sendGeminiError(response, 400, 'Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:lookup` , position 2. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.');
+  }
   const system = textOf(body.systemInstruction?.parts);
   const conversation: ChatMessage[] = [
     ...(system ? [{ role: 'system', content: system }] : []),
@@ -80,7 +91,8 @@ export async function handleGeminiGenerate(request: IncomingMessage, response: S
     calls = [];
     finishReason = 'MAX_TOKENS';
   }
-  const callParts = calls.map((call) => ({ functionCall: { name: call.name, args: JSON.parse(call.arguments) as object, id: call.id } }));
+  // Thinking models sign their function calls; the signature must come back with the call.
+  const callParts = calls.map((call) => ({ functionCall: { name: call.name, args: JSON.parse(call.arguments) as object, id: call.id }, thoughtSignature: signatureOf(call.id) }));
   const thoughts = body.generationConfig?.thinkingConfig?.includeThoughts ? replyTokens(`thinking about ${conversation.at(-1)?.content ?? ''}`, 12) : [];
   const promptTokenCount = conversation.reduce((total, message) => total + Math.ceil(message.content.length / 4) + 4, 0);
   const candidatesTokenCount = tokens.length + calls.reduce((total, call) => total + Math.ceil((call.name.length + call.arguments.length) / 4), 0);
