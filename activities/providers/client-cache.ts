@@ -37,4 +37,9 @@ export function createClientCache<Client>(build: (endpoint: ResolvedEndpoint) =>
  * than followed: a user-provided base URL that passed the address check (shared/outbound-address.ts) could
  * otherwise bounce the request, prompt included, to an internal address.
  */
-export const NO_REDIRECTS = { redirect: 'error' } as const satisfies RequestInit;
+/*
+ * `manual`, not `error`: with `redirect: 'error'`, Node's fetch stopped honouring the abort signal of a
+ * streaming response, so a stopped reply kept streaming (test/run-lifecycle.test.ts, 1,000 followers). With
+ * `manual` a 3xx comes back as a response, which the SDKs treat as a failed call: never followed either way.
+ */
+export const NO_REDIRECTS = { redirect: 'manual' } as const satisfies RequestInit;
