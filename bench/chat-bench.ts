@@ -16,15 +16,17 @@ export interface Sample {
   ttftMs: number;
   text: string;
   completed: boolean;
+  /** durachat's answer to the POST (200 when the reply streamed); direct calls have none. */
+  status?: number;
 }
 
 /** One chat through durachat: time from sending the POST to the first text delta, and the whole text. */
-export async function durachatChat(baseUrl: string, token: string, text: string): Promise<Sample> {
+export async function durachatChat(baseUrl: string, token: string, text: string, target: { endpoint: string; model: string } = { endpoint: 'demo', model: 'demo-fast' }): Promise<Sample> {
   const started = performance.now();
   const response = await fetch(`${baseUrl}/api/agents/chat/custom`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ endpoint: 'demo', model: 'demo-fast', text, conversationId: null }),
+    body: JSON.stringify({ endpoint: target.endpoint, model: target.model, text, conversationId: null }),
   });
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -49,7 +51,7 @@ export async function durachatChat(baseUrl: string, token: string, text: string)
       if (payload.final) completed = true;
     }
   }
-  return { ttftMs, text: reply, completed };
+  return { ttftMs, text: reply, completed, status: response.status };
 }
 
 export async function directChat(client: OpenAI, text: string): Promise<Sample> {

@@ -15,6 +15,7 @@ import { GoogleGenAI } from '@google/genai';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import OpenAI from 'openai';
 import { argument, startBenchStack } from './bench-stack.ts';
+import { durachatChat } from './chat-bench.ts';
 import { percentile } from './process-stats.ts';
 
 const rounds = Number(argument('rounds', '20'));
@@ -108,36 +109,12 @@ function providerPaths(providerOrigin: string): ProviderPath[] {
   ];
 }
 
-/** One chat through durachat on `endpoint`: milliseconds from the POST to the first `on_message_delta`. */
+/** One chat through durachat on `endpoint` (chat-bench's client): milliseconds from the POST to the first `on_message_delta`. */
 async function durachatTtft(baseUrl: string, token: string, endpoint: string, text: string): Promise<number> {
-  const started = performance.now();
-  const response = await fetch(`${baseUrl}/api/agents/chat/custom`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ endpoint, model: MODEL, text, conversationId: null }),
-  });
-  if (!response.ok) throw new Error(`${endpoint}: HTTP ${response.status} ${await response.text()}`);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  let ttftMs = NaN;
-  let completed = false;
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const data = block.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-      if (!data) continue;
-      const payload = JSON.parse(data);
-      if (payload.event === 'on_message_delta' && Number.isNaN(ttftMs)) ttftMs = performance.now() - started;
-      if (payload.final) completed = true;
-    }
-  }
-  if (Number.isNaN(ttftMs) || !completed) throw new Error(`${endpoint}: the reply did not stream to completion`);
-  return ttftMs;
+  const sample = await durachatChat(baseUrl, token, text, { endpoint, model: MODEL });
+  if (sample.status !== 200) throw new Error(`${endpoint}: HTTP ${sample.status}`);
+  if (Number.isNaN(sample.ttftMs) || !sample.completed) throw new Error(`${endpoint}: the reply did not stream to completion`);
+  return sample.ttftMs;
 }
 
 const format = (value: number) => value.toFixed(1);
