@@ -4,6 +4,7 @@ import type { EndpointsConfig, ResolvedEndpoint } from '../shared/endpoints-conf
 import type { RedisKeys } from '../shared/redis-keys.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ProviderRegistry } from './providers/index.ts';
+import type { Toolbox } from './tools/toolbox.ts';
 
 /** What writes a run's stream and closes runs. */
 export interface RunStreamDependencies {
@@ -37,5 +38,8 @@ export interface ModelDependencies {
 /** The chat activities' dependencies, built once by the worker process (workers/create-workers.ts) and injected. */
 export type ChatActivityDependencies = RunStreamDependencies & ModelDependencies;
 
+/** Agent runs: a chat turn's clients plus the tools (built-in, and the worker's MCP connections). */
+export type AgentActivityDependencies = ChatActivityDependencies & { toolbox: Toolbox };
+
 /** Everything any activity group needs; each group takes only its part. */
-export type ActivityDependencies = ChatActivityDependencies;
+export type ActivityDependencies = AgentActivityDependencies;

@@ -21,11 +21,18 @@ import { convoRoutes } from './routes/convos.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { promptCategoryRoutes, promptRoutes } from './routes/prompts.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { createAgentService } from './services/agent-service.ts';
 import { presetRoutes } from './routes/presets.ts';
 import { publicShareLimit, shareRoutes } from './routes/share.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { startupRoutes } from './routes/startup.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { mcpRoutes } from './routes/mcp.ts';
+import { userPluginRoutes } from './routes/user-plugins.ts';
+import { agentToolRoutes } from './routes/agent-tools.ts';
+import { createMcpDirectoryService } from './services/mcp-directory-service.ts';
+import { createUserPluginService } from './services/user-plugin-service.ts';
 import { createUserKeyService } from './services/user-key-service.ts';
 import { createCredentialCipher } from '../shared/credential-cipher.ts';
 import { createAuthService } from './services/auth-service.ts';
@@ -118,6 +125,8 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(messageRoutes, { prefix: '/api/messages', messages });
   await instance.register(promptRoutes, { prefix: '/api/prompts', prompts: createPromptService() });
   await instance.register(promptCategoryRoutes);
+  const agents = createAgentService({ endpoints });
+  await instance.register(agentRoutes, { prefix: '/api/agents', agents });
   await instance.register(tagRoutes, { prefix: '/api/tags', tags: createTagService({ conversations }) });
   await instance.register(presetRoutes, { prefix: '/api/presets', presets: createPresetService() });
   await instance.register(shareRoutes, {
@@ -129,6 +138,12 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
   await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
   await instance.register(keyRoutes, { prefix: '/api/keys', userKeys });
+  // MCP: read from the Redis directory the workers publish; the API itself opens no MCP connection.
+  const userPlugins = createUserPluginService({ cipher: createCredentialCipher(config.CREDS_KEY), servers: endpoints.mcpServers, redis, keys });
+  const mcpDirectory = createMcpDirectoryService({ redis, keys, servers: endpoints.mcpServers, userPlugins });
+  await instance.register(mcpRoutes, { prefix: '/api/mcp', directory: mcpDirectory });
+  await instance.register(userPluginRoutes, { userPlugins });
+  await instance.register(agentToolRoutes, { prefix: '/api/agents/tools', directory: mcpDirectory });
   // Runs: the registry, the service that starts and stops them, the hub that streams them to every SSE
   // follower of this process over a few Redis connections, and the sweeper that closes runs whose
   // workflow ended without closing them.
@@ -152,7 +167,7 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
     await hub.close();
   });
   instance.addHook('onClose', async () => chat.drain());
-  await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations, runs, chat, hub, followerLimits });
+  await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations, runs, chat, hub, followerLimits, agents });
   await instance.register(runControlRoutes, { prefix: '/api', redis, keys, runs, chat, conversations });
   await instance.register(titleRoutes, { prefix: '/api', redis, keys, conversations });
 }

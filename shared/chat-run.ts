@@ -41,6 +41,12 @@ export interface ChatRunInput {
   runCreatedAt?: string;
   /** Where the turn's background work (the title) runs; absent in runs started before queues were split. */
   backgroundTaskQueue?: string;
+  /**
+   * How the turn is saved when that differs from the endpoint that answers it: an agent's turn is saved
+   * on LibreChat's `agents` endpoint with its `agent_id` (the reply's `model` is the agent id), so the
+   * client reopens the conversation with the agent selected.
+   */
+  savedAs?: { endpoint: string; agent_id: string; replyModel: string };
 }
 
 /**
@@ -49,13 +55,19 @@ export interface ChatRunInput {
  */
 export const RUN_MAX_DURATION_MS = 25 * 60_000;
 
-export function runKeyLifetimeSeconds(streamTtlSeconds: number): number {
-  return Math.ceil(RUN_MAX_DURATION_MS / 1000) + streamTtlSeconds;
+export function runKeyLifetimeSeconds(streamTtlSeconds: number, runMaxDurationMs: number = RUN_MAX_DURATION_MS): number {
+  return Math.ceil(runMaxDurationMs / 1000) + streamTtlSeconds;
 }
 
 /** The conversation fields a run sets: where and how it was answered. */
 export function conversationSettings(input: ChatRunInput) {
+  if (input.savedAs) return { endpoint: input.savedAs.endpoint, agent_id: input.savedAs.agent_id, model: input.model, ...input.parameters };
   return { endpoint: input.endpoint, endpointType: input.endpointType, model: input.model, ...input.parameters };
+}
+
+/** The reply message's `endpoint` and `model`. */
+export function replyOrigin(input: ChatRunInput): { endpoint: string; model: string } {
+  return input.savedAs ? { endpoint: input.savedAs.endpoint, model: input.savedAs.replyModel } : { endpoint: input.endpoint, model: input.model };
 }
 
 export type RunStatus = 'running' | 'completed' | 'aborted' | 'error';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BalanceConfig } from './balance-config.ts';
-import { conversationSettings, type ChatRunInput, type ReplyOutcome } from './chat-run.ts';
+import { conversationSettings, replyOrigin, type ChatRunInput, type ReplyOutcome } from './chat-run.ts';
 import { insertIfAbsent } from './insert-if-absent.ts';
 import { Conversation, Message } from './models/index.ts';
 import { publicDocument } from './public-document.ts';
@@ -57,8 +57,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     text,
     content,
     isCreatedByUser: false,
-    model: input.model,
-    endpoint: input.endpoint,
+    ...replyOrigin(input),
     unfinished: outcome.status === 'aborted' || (failed && !errorReply),
     error: errorReply,
     finish_reason: outcome.status === 'aborted' ? 'abort' : failed ? 'error' : (outcome.finishReason ?? 'stop'),

@@ -27,12 +27,14 @@ export const environmentSchema = z.object({
   /** The interactive queue (chat replies); every other kind of run has its own queue, named after it. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('durachat-chat'),
   TEMPORAL_BACKGROUND_TASK_QUEUE: z.string().min(1).optional(),
-  /** Which kinds of run this worker process serves (a task queue each): any of chat, background. */
+  /** Agent runs (model steps and tool calls): their own queue, so an hour-long tool never holds a chat reply's worker slots. */
+  TEMPORAL_AGENT_TASK_QUEUE: z.string().min(1).optional(),
+  /** Which kinds of run this worker process serves (a task queue each): any of chat, agent, background. */
   WORKER_QUEUES: z
     .string()
-    .default('chat,background')
+    .default('chat,agent,background')
     .transform((value) => value.split(',').map((kind) => kind.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['chat', 'background'])).min(1, 'must name at least one of chat, background')),
+    .pipe(z.array(z.enum(['chat', 'agent', 'background'])).min(1, 'must name at least one of chat, agent, background')),
   /** On SIGTERM a worker stops polling and lets running activities finish this long; the rest hand over to another worker. */
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
@@ -115,9 +117,9 @@ export const environmentSchema = z.object({
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type Config = Readonly<
-  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE'> & {
+  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE' | 'TEMPORAL_AGENT_TASK_QUEUE'> & {
     /** The task queue of each kind of run. */
-    TASK_QUEUES: { chat: string; background: string };
+    TASK_QUEUES: { chat: string; agent: string; background: string };
     JWT_SECRET: string;
     JWT_REFRESH_SECRET: string;
     CREDS_KEY: string;
@@ -200,7 +202,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     CREDS_KEY: environment.CREDS_KEY ?? developmentCredentialsKey(environment.DATA_DIR),
     CORS_ORIGINS: environment.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     DEMO_PROVIDER_URL: environment.DEMO_PROVIDER_URL ?? `http://127.0.0.1:${environment.DEMO_PROVIDER_PORT}/v1`,
-    TASK_QUEUES: { chat: environment.TEMPORAL_TASK_QUEUE, background: environment.TEMPORAL_BACKGROUND_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-background` },
+    TASK_QUEUES: {
+      chat: environment.TEMPORAL_TASK_QUEUE,
+      agent: environment.TEMPORAL_AGENT_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-agent`,
+      background: environment.TEMPORAL_BACKGROUND_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-background` },
   });
 }
 

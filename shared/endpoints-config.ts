@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { agentsConfigSchema, DEFAULT_AGENTS_CONFIG, type AgentsConfig } from './agents-config.ts';
 import { ConfigError, type Config } from './config.ts';
+import { mcpServersSchema, type McpServersConfig } from './mcp-config.ts';
 
 const modelsSchema = z.object({ default: z.array(z.string().min(1)).min(1) });
 
@@ -59,8 +61,10 @@ const fileSchema = z.object({
        */
       bedrock: builtinEndpointSchema({ min: 1024, max: 128_000 }).optional(),
       custom: z.array(customEndpointSchema).default([]),
+      agents: agentsConfigSchema.optional(),
     })
     .default({ custom: [] }),
+  mcpServers: mcpServersSchema,
 });
 
 /** LibreChat's marker for a credential each user supplies (custom endpoint `apiKey`/`baseURL`, or the provider env keys). */
@@ -100,6 +104,10 @@ export interface ResolvedEndpoint {
 export interface EndpointsConfig {
   interface: Record<string, unknown>;
   endpoints: ResolvedEndpoint[];
+  /** `mcpServers:` (shared/mcp-config.ts). */
+  mcpServers: McpServersConfig;
+  /** `endpoints.agents:` with LibreChat's defaults. */
+  agents: AgentsConfig;
 }
 
 const DEFAULT_CONTEXT_TOKENS = 8192;
@@ -201,7 +209,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       order: endpoints.length,
     });
   }
-  return { interface: parsed.data.interface, endpoints };
+  return { interface: parsed.data.interface, endpoints, mcpServers: parsed.data.mcpServers, agents: parsed.data.endpoints.agents ?? DEFAULT_AGENTS_CONFIG };
 }
 
 export function findEndpoint(config: EndpointsConfig, name: string): ResolvedEndpoint | undefined {

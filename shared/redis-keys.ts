@@ -13,6 +13,12 @@ export function createRedisKeys(prefix: string) {
     runSweeperLock: `${prefix}run-sweeper-lock`,
     generatedTitle: (userId: string, conversationId: string) => `${prefix}title:${userId}:${conversationId}`,
     workerHeartbeat: (workerId: string) => `${prefix}worker:${workerId}`,
+    /** Hash: per worker process, its MCP servers' states and tool lists (activities/tools/mcp/mcp-directory.ts). */
+    mcpDirectory: `${prefix}mcp-directory`,
+    /** Pub/sub channel: the API asks the workers to reconnect an MCP server. */
+    mcpReinitialize: `${prefix}mcp-reinitialize`,
+    /** A worker's answer to one reinitialize request. */
+    mcpReinitializeResult: (requestId: string) => `${prefix}mcp-reinitialize:${requestId}`,
   };
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;

@@ -8,7 +8,7 @@ const userPermissions = {
   BOOKMARKS: { USE: true },
   PROMPTS: { SHARED_GLOBAL: false, USE: true, CREATE: true },
   MEMORIES: { USE: false, CREATE: false, UPDATE: false, READ: false, OPT_OUT: true },
-  AGENTS: { SHARED_GLOBAL: false, USE: false, CREATE: false },
+  AGENTS: { SHARED_GLOBAL: false, USE: true, CREATE: true },
   MULTI_CONVO: { USE: false },
   TEMPORARY_CHAT: { USE: false },
   RUN_CODE: { USE: false },
@@ -23,6 +23,6 @@ export const roleDefinitions: Record<string, { name: string; permissions: typeof
   [SystemRoles.USER]: { name: SystemRoles.USER, permissions: userPermissions },
   [SystemRoles.ADMIN]: {
     name: SystemRoles.ADMIN,
-    permissions: { ...userPermissions, PROMPTS: { SHARED_GLOBAL: true, USE: true, CREATE: true } },
+    permissions: { ...userPermissions, PROMPTS: { SHARED_GLOBAL: true, USE: true, CREATE: true }, AGENTS: { SHARED_GLOBAL: true, USE: true, CREATE: true } },
   },
 };

@@ -4,7 +4,7 @@ import type { RunEvent } from './run-events.ts';
 export type ContentPart =
   | { type: 'text'; text: string }
   | { type: 'think'; think: string }
-  | { type: 'tool_call'; tool_call: { id: string; name: string; args: string; output?: string } };
+  | { type: 'tool_call'; tool_call: { id: string; name: string; args: string; output?: string; progress?: number; type?: 'tool_call' } };
 
 export interface FoldedReply {
   /** The reply's text: every text delta, in order (what `text` on the saved message holds). */
@@ -30,6 +30,14 @@ export function foldReply(events: Iterable<RunEvent>, options: { prefixText?: st
     } else if (event.type === 'reasoning') {
       if (last?.type === 'think') last.think += event.text;
       else content.push({ type: 'think', think: event.text });
+    } else if (event.type === 'step' && event.kind === 'tool_calls') {
+      // A tool step makes its part at once (as the client does on on_run_step), so positions agree even for a call with no arguments.
+      for (const call of event.toolCalls ?? []) {
+        if (toolCalls.has(call.id)) continue;
+        const part: Extract<ContentPart, { type: 'tool_call' }> = { type: 'tool_call', tool_call: { id: call.id, name: call.name, args: '' } };
+        toolCalls.set(call.id, part);
+        content.push(part);
+      }
     } else if (event.type === 'tool_call') {
       let part = toolCalls.get(event.callId);
       if (!part) {
@@ -39,9 +47,11 @@ export function foldReply(events: Iterable<RunEvent>, options: { prefixText?: st
       }
       part.tool_call.args += event.argumentsDelta;
     } else if (event.type === 'tool_output') {
+      // As the client folds on_run_step_completed: the finished call replaces the part (full arguments, output, progress 1).
+      const finished = { id: event.callId, name: event.name, args: event.arguments, output: event.output, progress: 1, type: 'tool_call' as const };
       const part = toolCalls.get(event.callId);
-      if (part) part.tool_call.output = event.output;
-      else content.push({ type: 'tool_call', tool_call: { id: event.callId, name: event.name, args: event.arguments, output: event.output } });
+      if (part) part.tool_call = finished;
+      else content.push({ type: 'tool_call', tool_call: finished });
     }
   }
   return { text, content };

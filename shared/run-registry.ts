@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.ts';
+import { AGENT_RUN_MAX_DURATION_MS } from './agent-run.ts';
 import { RUN_MAX_DURATION_MS, runKeyLifetimeSeconds, type RunStatus } from './chat-run.ts';
 
 /**
@@ -17,10 +18,12 @@ export interface RunInfo {
 }
 
 /**
- * A slot older than this is assumed leaked: a run cannot take longer (RUN_MAX_DURATION_MS is its
- * workflowExecutionTimeout). The run sweeper (api/run-sweeper.ts) frees slots of ended runs long before.
+ * A slot older than this is assumed leaked: no run can take longer (the longest kind, an agent run, has
+ * AGENT_RUN_MAX_DURATION_MS as its workflowExecutionTimeout; a chat reply RUN_MAX_DURATION_MS). The run
+ * sweeper (api/run-sweeper.ts) frees slots of ended runs long before.
  */
-export const STALE_SLOT_MS = RUN_MAX_DURATION_MS + 5 * 60_000;
+export const LONGEST_RUN_MS = Math.max(RUN_MAX_DURATION_MS, AGENT_RUN_MAX_DURATION_MS);
+export const STALE_SLOT_MS = LONGEST_RUN_MS + 5 * 60_000;
 
 export const RESERVE_SLOT_SCRIPT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -47,7 +50,7 @@ export function createRunRegistry(redis: Redis, keys: RedisKeys, options: { ttlS
       await redis
         .multi()
         .hset(keys.runInfo(run.streamId), { ...run })
-        .expire(keys.runInfo(run.streamId), runKeyLifetimeSeconds(options.ttlSeconds))
+        .expire(keys.runInfo(run.streamId), runKeyLifetimeSeconds(options.ttlSeconds, LONGEST_RUN_MS))
         .set(keys.conversationActiveRun(run.userId, run.conversationId), run.streamId, 'EX', Math.ceil(STALE_SLOT_MS / 1000))
         .zadd(keys.userActiveRuns(run.userId), Date.parse(run.createdAt) || Date.now(), run.streamId)
         .zadd(keys.runningRuns, Date.parse(run.createdAt) || Date.now(), run.streamId)

@@ -1,7 +1,10 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
+import { createAgentActivities } from '../activities/agent/index.ts';
 import { createBackgroundActivities, createChatActivities } from '../activities/chat/index.ts';
 import type { ActivityDependencies } from '../activities/dependencies.ts';
+import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
+import { createToolbox, type McpToolSource } from '../activities/tools/toolbox.ts';
 import { createEndpointCredentialResolver } from '../activities/providers/endpoint-credentials.ts';
 import { createProviderRegistry } from '../activities/providers/index.ts';
 import { createCredentialCipher } from '../shared/credential-cipher.ts';
@@ -13,6 +16,16 @@ import { createRunRegistry } from '../shared/run-registry.ts';
 import type { TokenCounter } from './token-counter.ts';
 
 export type RunKind = Config['WORKER_QUEUES'][number];
+
+/** The bundler's progress lines are noise in a worker's log; its warnings and errors are kept. */
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: unknown) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
+  log: () => undefined,
+};
 
 /**
  * The composition root of a worker process: activities get their clients here, and one Temporal Worker
@@ -27,6 +40,8 @@ export async function createWorkers(options: {
   connection: NativeConnection;
   kinds?: RunKind[];
   workerOptions?: Partial<WorkerOptions>;
+  /** The process's MCP connections (agent runs' MCP tools); without it agents have the built-in tools only. */
+  mcp?: McpToolSource;
 }): Promise<Array<{ kind: RunKind; taskQueue: string; worker: Worker }>> {
   const { config, endpoints, redis } = options;
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
@@ -43,9 +58,17 @@ export async function createWorkers(options: {
     redisOutageToleranceMs: config.REDIS_OUTAGE_TOLERANCE_MS,
     balance: loadBalanceConfig(config),
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
+    toolbox: createToolbox({ builtins: createBuiltinTools(), mcp: options.mcp }),
   };
+  const kinds = options.kinds ?? config.WORKER_QUEUES;
   const bundlePath = config.WORKFLOW_BUNDLE_PATH;
-  const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: new URL('../workflows/index.ts', import.meta.url).pathname };
+  // Both workflow queues (chat, agent) run the same bundle: built once here when none was built ahead.
+  const needsWorkflows = kinds.includes('chat') || kinds.includes('agent');
+  const workflowSource = bundlePath
+    ? { workflowBundle: { codePath: bundlePath } }
+    : needsWorkflows
+      ? { workflowBundle: await bundleWorkflowCode({ workflowsPath: new URL('../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger }) }
+      : {};
   const common: Partial<WorkerOptions> = {
     connection: options.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -62,14 +85,16 @@ export async function createWorkers(options: {
     // sticky task times out has the whole history replayed elsewhere, adding load when it is already high.
     stickyQueueScheduleToStartTimeout: '3 seconds',
   };
-  const kinds = options.kinds ?? config.WORKER_QUEUES;
   const workers: Array<{ kind: RunKind; taskQueue: string; worker: Worker }> = [];
   for (const kind of kinds) {
     const taskQueue = config.TASK_QUEUES[kind];
     const worker =
       kind === 'chat'
         ? await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createChatActivities(deps), maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
-        : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
+        : kind === 'agent'
+          ? // Tool calls may wait on slow servers for long: many slots, each nearly idle.
+            await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: { ...createChatActivities(deps), ...createAgentActivities(deps) }, maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
+          : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
     workers.push({ kind, taskQueue, worker });
   }
   return workers;

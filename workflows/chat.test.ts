@@ -15,6 +15,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import mongoose from 'mongoose';
 import { createActivities } from '../activities/index.ts';
 import { createProviderRegistry } from '../activities/providers/index.ts';
+import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
+import { createToolbox } from '../activities/tools/toolbox.ts';
 import type { ChatRunInput } from '../shared/chat-run.ts';
 import { foldReply } from '../shared/run-content.ts';
 import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
@@ -68,6 +70,7 @@ beforeAll(async () => {
     providers: createProviderRegistry(),
     resolveEndpointCredentials: async (endpoint) => endpoint,
     countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
+    toolbox: createToolbox({ builtins: createBuiltinTools() }),
   });
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
   // The same activities, except that saving the request fails for good (what the database down for longer

@@ -14,10 +14,11 @@ export interface AttemptProgress {
   entries: Array<[number, 't' | 'r', string] | [number, 'e', RunEvent]>;
 }
 
-export function encodeProgress(events: readonly SequencedEvent[]): AttemptProgress {
+export function encodeProgress(events: readonly SequencedEvent[], stepId: string): AttemptProgress {
   return {
+    // Only deltas of the reply's first step are compacted (an agent run's later steps have ids of their own).
     entries: events.map(({ seq, event }) =>
-      event.type === 'text' ? [seq, 't', event.text] : event.type === 'reasoning' ? [seq, 'r', event.text] : [seq, 'e', event],
+      event.type === 'text' && event.stepId === stepId ? [seq, 't', event.text] : event.type === 'reasoning' && event.stepId === stepId ? [seq, 'r', event.text] : [seq, 'e', event],
     ),
   };
 }
@@ -129,7 +130,7 @@ export async function openRunWriter(options: RunWriterOptions) {
     /** The heartbeat details; rebuilt only when events were added since the last call. */
     progress(): AttemptProgress {
       if (progressFor !== events.length) {
-        cachedProgress = encodeProgress(events.slice(1));
+        cachedProgress = encodeProgress(events.slice(1), messageStepId(input.responseMessageId));
         progressFor = events.length;
       }
       return cachedProgress;

@@ -4,7 +4,10 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
-import { ConflictError, NotFoundError, RateLimitError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, RateLimitError, ValidationError } from '../../shared/errors.ts';
+import type { AgentForRun } from '../../shared/agent-run.ts';
+import { agentParameters, definedOnly } from '../services/agent-parameters.ts';
+import type { ConversationParameters } from '../../shared/chat-run.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import type { RunInfo, RunRegistry } from '../../shared/run-registry.ts';
 import { endsRun, readEvents } from '../../shared/run-stream.ts';
@@ -31,6 +34,20 @@ export interface ChatRouteDependencies {
   chat: ChatService;
   hub: StreamHub;
   followerLimits: FollowerLimits;
+  /** Agents the user may run (api/services/agent-service.ts): null when it does not exist or the user cannot see it. */
+  agents?: { loadAgentForRun(user: { id: string; role: string }, agentId: string): Promise<AgentDocumentForRun | null> };
+}
+
+/** The agent fields a run needs, as the agent service returns them. */
+export interface AgentDocumentForRun {
+  id: string;
+  name: string;
+  instructions?: string;
+  provider: string;
+  model: string;
+  model_parameters?: Record<string, unknown>;
+  tools: string[];
+  recursion_limit?: number;
 }
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish().transform((value) => value ?? undefined);
@@ -42,7 +59,11 @@ const chatBody = z.object({
   conversationId: z.union([idSchema, z.null()]).optional(),
   parentMessageId: idSchema.nullish().transform((value) => value ?? undefined),
   endpoint: z.string().max(100).optional(),
-  model: z.string().min(1, 'is required').max(200),
+  /** Required, except for an agent turn (the agent names its model). */
+  model: z.string().min(1, 'is required').max(200).nullish().transform((value) => value ?? undefined),
+  agent_id: z.string().regex(/^agent_[A-Za-z0-9_-]{1,64}$/, 'must be an agent id').nullish().transform((value) => value ?? undefined),
+  /** LibreChat's switches for a plain endpoint's chat: `mcp` lists MCP servers whose tools the model may call. */
+  ephemeralAgent: z.object({ mcp: z.array(z.string().max(100)).max(50).optional() }).loose().nullish().transform((value) => value ?? undefined),
   isRegenerate: z.boolean().optional(),
   isContinued: z.boolean().optional(),
   responseMessageId: idSchema.nullish(),
@@ -98,21 +119,59 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     return { get gone() { return gone || reply.raw.destroyed; } };
   }
 
+  /**
+   * Which run a chat request asks for: an agent's (the `agents` endpoint with `agent_id`: its provider,
+   * model, parameters and tools), a plain endpoint's chat with MCP servers switched on (an ephemeral agent
+   * whose tools are those servers'), or a plain chat reply.
+   */
+  async function resolveAgentTurn(
+    user: { id: string; role: string },
+    endpointName: string,
+    model: string | undefined,
+    agentId: string | undefined,
+    mcpServers: string[] | undefined,
+    parameters: ConversationParameters,
+  ): Promise<{ endpoint: string; model: string; parameters: ConversationParameters; agent?: AgentForRun }> {
+    const recursion = options.endpoints.agents;
+    if (endpointName === 'agents' || agentId) {
+      if (!agentId) throw new ValidationError('agent_id: is required on the agents endpoint');
+      const agent = options.agents ? await options.agents.loadAgentForRun(user, agentId) : null;
+      if (!agent) throw new NotFoundError('Agent not found');
+      const limit = Math.min(agent.recursion_limit ?? recursion.recursionLimit, recursion.maxRecursionLimit);
+      return {
+        endpoint: agent.provider,
+        model: agent.model,
+        parameters: { ...agentParameters(agent.model_parameters), ...definedOnly(parameters) },
+        agent: { id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: agent.tools ?? [], recursionLimit: Math.max(1, limit) },
+      };
+    }
+    if (!model) throw new ValidationError('model: is required');
+    const servers = [...new Set(mcpServers ?? [])];
+    if (servers.length === 0) return { endpoint: endpointName, model, parameters };
+    const unknown = servers.filter((server) => !options.endpoints.mcpServers[server]);
+    if (unknown.length > 0) throw new ValidationError(`ephemeralAgent.mcp: no MCP server named ${unknown.join(', ')}`);
+    return {
+      endpoint: endpointName,
+      model,
+      parameters,
+      agent: { id: 'ephemeral', name: model, tools: servers.map((server) => `sys__all__sys_mcp_${server}`), recursionLimit: recursion.recursionLimit },
+    };
+  }
+
   app.post('/agents/chat/:endpoint', { preHandler: app.requireJwt }, async (request, reply) => {
     const client = watchClient(reply);
     const user = authenticatedUser(request);
     const { endpoint: pathEndpoint } = parseInput(endpointParams, request.params);
     const body = parseInput(chatBody, request.body);
-    const { text, conversationId, parentMessageId, endpoint, model, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, clientRequestId, generationProtocolVersion: _version, ...parameters } = body;
+    const { text, conversationId, parentMessageId, endpoint, model, agent_id, ephemeralAgent, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, clientRequestId, generationProtocolVersion: _version, ...parameters } = body;
     // The client posts to /chat/<endpoint type> (e.g. "custom") and names the endpoint in the body.
-    const endpointName = endpoint ?? pathEndpoint;
+    const requested = await resolveAgentTurn({ id: user.id, role: user.role ?? 'USER' }, endpoint ?? pathEndpoint, model, agent_id, ephemeralAgent?.mcp, parameters);
     const json = wantsJsonStart(request);
     // An SSE answer holds a stream: counted against the user's open streams before the run starts.
     const release = json ? () => {} : acquireFollower(user.id);
     try {
       const started = await chat.start(user.id, {
-        endpoint: endpointName,
-        model,
+        ...requested,
         text,
         conversationId,
         parentMessageId,
@@ -121,7 +180,6 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
         responseMessageId,
         overrideParentMessageId,
         editedContent,
-        parameters,
         clientMessageId: clientRequestId ?? messageId,
       });
       if (client.gone) {

@@ -64,17 +64,9 @@ export async function clientDefaultsRoutes(app: FastifyInstance, options: { endp
   // Search: replaced by issue 12.
   app.get('/api/search/enable', auth, async () => false);
 
-  // Agent tools: replaced by issue 10. Code execution stays hidden because /api/endpoints offers no agents
-  // endpoint (so no `execute_code` capability); this answer is LibreChat's, which no longer asks for a key.
+  // Tool calls made from the client (LibreChat's code-interpreter re-runs): none are kept yet. The tool
+  // list and each tool's auth are api/routes/agent-tools.ts.
   app.get('/api/agents/tools/calls', auth, async () => []);
-  app.get('/api/agents/tools/:toolId/auth', auth, async (request) => {
-    const { toolId } = parseInput(toolParams, request.params);
-    if (toolId === 'web_search') {
-      return { authenticated: false, authTypes: [['providers', 'user_provided'], ['scrapers', 'user_provided'], ['rerankers', 'system_defined']] };
-    }
-    if (toolId === 'execute_code') return { authenticated: true, message: 'system_defined' };
-    throw new NotFoundError('Tool not found');
-  });
 
   // Steering a running reply (no issue covers it yet). The newest client queues the message on this code
   // and sends it when the run ends. Static paths win over chat.ts's POST /api/agents/chat/:endpoint.

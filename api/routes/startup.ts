@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DISABLED_BALANCE, publicBalanceConfig, type BalanceConfig } from '../../shared/balance-config.ts';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
+import { publicMcpServers } from '../../shared/mcp-config.ts';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../shared/errors.ts';
 import { SystemRoles, User, toPublicUser } from '../../shared/models/index.ts';
 import { roleDefinitions } from '../../shared/roles.ts';
@@ -38,6 +39,8 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
     sharedLinksEnabled: true,
     publicSharedLinksEnabled: true,
     interface: endpoints.interface,
+    // LibreChat's `mcpServers`: what the client shows in the MCP menu and settings.
+    mcpServers: publicMcpServers(endpoints.mcpServers),
     // LibreChat sends its balance config; the client shows the balance (and asks /api/balance) when enabled.
     balance: publicBalanceConfig(options.balance ?? DISABLED_BALANCE),
     // The client checks an import's size against this before uploading it.

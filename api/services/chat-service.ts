@@ -3,6 +3,8 @@ import type { Client, Connection } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import { AGENT_RUN_MAX_DURATION_MS, agentWorkflowId, type AgentForRun, type AgentRunInput } from '../../shared/agent-run.ts';
+import { toolPoliciesFor } from '../../shared/tool-policies.ts';
 import { RUN_MAX_DURATION_MS, chatWorkflowId, runKeyLifetimeSeconds, type ChatRunInput, type ConversationParameters } from '../../shared/chat-run.ts';
 import type { CreatedEvent } from '../../shared/run-events.ts';
 import { appendUnfenced, readEvents } from '../../shared/run-stream.ts';
@@ -34,6 +36,8 @@ export interface ChatRequest {
   parameters: ConversationParameters;
   /** The client's id for this message (LibreChat sends `messageId`): the request's idempotency key. */
   clientMessageId?: string;
+  /** An agent turn: `endpoint` and `model` are then the agent's provider and model. */
+  agent?: AgentForRun;
 }
 
 const PENDING = 'pending';
@@ -216,7 +220,8 @@ export function createChatService(deps: {
       return { refused: true, created, message: `You can run at most ${config.CONCURRENT_MESSAGE_MAX} replies at once. Wait for one to finish and try again.` };
     }
 
-    const workflowId = chatWorkflowId(responseMessageId, request.isContinued ? streamId : undefined);
+    const agent = request.agent;
+    const workflowId = (agent ? agentWorkflowId : chatWorkflowId)(responseMessageId, request.isContinued ? streamId : undefined);
     const run: RunInfo = { streamId, userId, conversationId, responseMessageId, workflowId, status: 'running', createdAt: new Date().toISOString() };
     const input: ChatRunInput = {
       streamId,
@@ -226,7 +231,7 @@ export function createChatService(deps: {
       endpoint: endpoint.name,
       endpointType: endpoint.type,
       model: request.model,
-      sender: endpoint.modelDisplayLabel ?? request.model,
+      sender: agent ? agent.name : (endpoint.modelDisplayLabel ?? request.model),
       parameters: request.parameters,
       userMessage,
       responseMessageId,
@@ -237,9 +242,11 @@ export function createChatService(deps: {
       title: conversationTitle,
       backgroundTaskQueue: config.TASK_QUEUES.background,
       runCreatedAt: run.createdAt,
+      ...(agent && agent.id !== 'ephemeral' ? { savedAs: { endpoint: 'agents', agent_id: agent.id, replyModel: agent.id } } : {}),
     };
+    const runInput: ChatRunInput | AgentRunInput = agent ? { ...input, agent, toolPolicies: toolPoliciesFor(deps.endpoints) } : input;
     try {
-      await Promise.all([runs.register(run), appendUnfenced(redis, keys.chatStream(streamId), { seq: 1, event: createdEvent }, runKeyLifetimeSeconds(config.CHAT_STREAM_TTL_SECONDS))]);
+      await Promise.all([runs.register(run), appendUnfenced(redis, keys.chatStream(streamId), { seq: 1, event: createdEvent }, runKeyLifetimeSeconds(config.CHAT_STREAM_TTL_SECONDS, agent ? AGENT_RUN_MAX_DURATION_MS : RUN_MAX_DURATION_MS))]);
     } catch (error) {
       await runs.discard(run).catch(() => undefined);
       await releaseIdempotency();
@@ -248,19 +255,19 @@ export function createChatService(deps: {
     }
     const options = {
       workflowId,
-      taskQueue: config.TASK_QUEUES.chat,
-      args: [input] as [ChatRunInput],
+      taskQueue: agent ? config.TASK_QUEUES.agent : config.TASK_QUEUES.chat,
+      args: [runInput] as [ChatRunInput],
       // A run that cannot finish within this bound is failed by Temporal, never left hanging.
-      workflowExecutionTimeout: RUN_MAX_DURATION_MS,
+      workflowExecutionTimeout: agent ? AGENT_RUN_MAX_DURATION_MS : RUN_MAX_DURATION_MS,
       memo: { title: conversationTitle ?? 'New Chat', conversationId, streamId },
       typedSearchAttributes: [
         { key: durachatUser, value: userId },
         { key: durachatConversation, value: conversationId },
         { key: durachatEndpoint, value: endpoint.name },
         { key: durachatModel, value: request.model },
-        { key: durachatRunKind, value: 'chat' },
+        { key: durachatRunKind, value: agent ? 'agent' : 'chat' },
       ],
-      staticSummary: `${request.isContinued ? 'continue' : request.isRegenerate ? 'regenerate' : 'reply'} with ${request.model} on ${endpoint.name}`,
+      staticSummary: `${request.isContinued ? 'continue' : request.isRegenerate ? 'regenerate' : 'reply'} with ${agent ? `agent ${agent.name} (${request.model} on ${endpoint.name})` : `${request.model} on ${endpoint.name}`}`,
     };
     // Reachable first (immediate once connected): a start that fails here was never sent, so the user can
     // be told plainly that nothing was saved.
@@ -271,7 +278,7 @@ export function createChatService(deps: {
       throw new UnavailableError('The chat service is unavailable right now; your message was not saved. Please try again.');
     }
     try {
-      await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => temporal.workflow.start('chatWorkflow', options));
+      await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () => temporal.workflow.start(agent ? 'agentRunWorkflow' : 'chatWorkflow', options));
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
         // The start may have reached Temporal even though its answer did not reach us: ask before
@@ -280,7 +287,7 @@ export function createChatService(deps: {
         if (state === 'exists') {
           log.warn({ err: error, workflowId }, 'workflow start answered late, but the run exists');
           if (idempotencyKey) await redis.set(idempotencyKey, streamId, 'KEEPTTL').catch(() => undefined);
-          log.info({ workflowId, streamId, conversationId, model: request.model }, 'chat run started');
+          log.info({ workflowId, streamId, conversationId, model: request.model, agent: agent?.id }, agent ? 'agent run started' : 'chat run started');
           return { refused: false, run, created };
         }
         if (state === 'unknown') {
@@ -296,7 +303,7 @@ export function createChatService(deps: {
       throw new UnavailableError('The chat service is unavailable right now; your message was not saved. Please try again.');
     }
     if (idempotencyKey) await redis.set(idempotencyKey, streamId, 'KEEPTTL');
-    log.info({ workflowId, streamId, conversationId, model: request.model }, 'chat run started');
+    log.info({ workflowId, streamId, conversationId, model: request.model, agent: agent?.id }, agent ? 'agent run started' : 'chat run started');
     return { refused: false, run, created };
   }
 

@@ -45,7 +45,7 @@ export function encodeLibreChatEvent(event: RunEvent): EncodedEvent | undefined 
         event: 'message',
         data: {
           event: 'on_run_step_completed',
-          data: { result: { id: event.stepId, index: event.index, type: 'tool_call', tool_call: { id: event.callId, name: event.name, args: event.arguments, output: event.output } } },
+          data: { result: { id: event.stepId, index: event.index, type: 'tool_call', tool_call: { id: event.callId, name: event.name, args: event.arguments, output: event.output, progress: 1, type: 'tool_call' } } },
         },
       };
     case 'usage':

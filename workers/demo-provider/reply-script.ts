@@ -13,6 +13,9 @@
  *                                 first, then the calls, then the turn ends with finish reason tool calls.
  *                                 Once the conversation holds the results, the reply quotes them
  *                                 ("Tool NAME said: ...") before its usual text.
+ *   [tool=A arg.K=V ...]          the call's arguments: {"K": "V", ...} (default {"query": ..., "position": i})
+ *   [tool=A then=B]               a second round: once A's results are in, call B, then answer
+ *   [tool=A rounds=N]             call A again after each result, N rounds in all, then answer (agent loops)
  *
  * Continuing a cut-off reply behaves as OpenAI's chat models do: a trailing assistant message is not a
  * prefix to extend (the model starts a new answer), but an explicit user instruction to continue after
@@ -107,14 +110,33 @@ function pendingToolResults(messages: ChatMessage[]): ChatMessage[] {
   return results;
 }
 
-function plannedToolCalls(names: string, offered: string[], seed: string): PlannedToolCall[] {
+function plannedToolCalls(names: string, offered: string[], seed: string, group: Record<string, string>, round: number): PlannedToolCall[] {
   const calls: PlannedToolCall[] = [];
   const query = seed.replace(/\[[^\]]*\]/g, '').split(/\s+/).filter(Boolean).slice(0, 4).join(' ');
+  const given = Object.entries(group).filter(([key]) => key.startsWith('arg.')).map(([key, value]) => [key.slice(4), value] as const);
   names.split(',').filter((name) => offered.includes(name)).forEach((name, position) => {
-    const id = `${(hash(`${seed}\n${name}\n${position}`) >>> 0).toString(36)}${position}`;
-    calls.push({ id, name, arguments: JSON.stringify({ query: query || 'nothing', position }) });
+    const id = `${(hash(`${seed}\n${name}\n${position}\n${round}`) >>> 0).toString(36)}${position}`;
+    calls.push({ id, name, arguments: JSON.stringify(given.length > 0 ? Object.fromEntries(given) : { query: query || 'nothing', position }) });
   });
   return calls;
+}
+
+/** How many tool results answer the last round of calls (the trailing run of tool messages). */
+function countLastRoundResults(messages: ChatMessage[]): number {
+  let count = 0;
+  for (let index = messages.length - 1; index >= 0 && messages[index]!.role === 'tool'; index -= 1) count += 1;
+  return count;
+}
+
+/** Rounds of tool calls the model has made since the user's last message. */
+function toolRoundsSinceUser(messages: ChatMessage[]): number {
+  let rounds = 0;
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    const message = messages[index]!;
+    if (message.role === 'user') break;
+    if (message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0) rounds += 1;
+  }
+  return rounds;
 }
 
 export function planReply(model: string, allMessages: ChatMessage[], offeredTools: string[] = []): ReplyPlan {
@@ -138,17 +160,19 @@ export function planReply(model: string, allMessages: ChatMessage[], offeredTool
   const seed = messages.filter((message) => message.role !== 'assistant').map((message) => message.content).join('\n');
   const plan: ReplyPlan = { tokens: replyTokens(seed, count), tokensPerSecond: Number(find('rate')?.rate ?? defaultRate) };
   const results = pendingToolResults(messages);
-  const toolNames = find('tool')?.tool;
-  if (results.length > 0) {
-    // Results are in: answer, quoting them, so a test sees that each result reached the model.
-    const quotes = results.map((result) => `Tool ${result.name ?? result.toolCallId ?? 'unknown'} said: ${result.content.slice(0, 200)}\n`);
+  const toolGroup = find('tool');
+  const sequence = toolGroup ? [toolGroup.tool!, ...(toolGroup.then ? [toolGroup.then] : [])] : [];
+  const roundsDone = toolRoundsSinceUser(messages);
+  const rounds = Math.min(Number(toolGroup?.rounds ?? sequence.length), 10_000);
+  // Results are quoted (the last round's), so a test sees that each result reached the model.
+  const lastResults = results.slice(results.length - (messages.filter((message) => message.role === 'tool').length > 0 ? countLastRoundResults(messages) : 0));
+  const quotes = lastResults.map((result) => `Tool ${result.name ?? result.toolCallId ?? 'unknown'} said: ${result.content.slice(0, 200)}\n`);
+  const toolCalls = toolGroup && roundsDone < rounds ? plannedToolCalls(sequence[Math.min(roundsDone, sequence.length - 1)]!, offeredTools, lastUser, toolGroup, roundsDone) : [];
+  if (toolCalls.length > 0) {
+    plan.tokens = [...quotes, ...plan.tokens.slice(0, 3)];
+    plan.toolCalls = toolCalls;
+  } else if (results.length > 0) {
     plan.tokens = [...quotes, ...plan.tokens];
-  } else if (toolNames) {
-    const toolCalls = plannedToolCalls(toolNames, offeredTools, lastUser);
-    if (toolCalls.length > 0) {
-      plan.tokens = plan.tokens.slice(0, 3);
-      plan.toolCalls = toolCalls;
-    }
   }
   const fail = find('fail');
   if (fail) plan.fail = { status: Number(fail.fail), times: Number(fail.times ?? 1), key: fail.key ?? lastUser, after: Number(fail.after ?? 0) };

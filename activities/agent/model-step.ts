@@ -1,0 +1,176 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { AGENT_RUN_MAX_DURATION_MS, modelStepId, toolCallId, toolStepId, type AgentRunInput, type TranscriptEntry } from '../../shared/agent-run.ts';
+import { runKeyLifetimeSeconds } from '../../shared/chat-run.ts';
+import { findEndpoint } from '../../shared/endpoints-config.ts';
+import { foldReply } from '../../shared/run-content.ts';
+import type { RunEvent } from '../../shared/run-events.ts';
+import { buildPrompt, outputBudget } from '../chat/build-prompt.ts';
+import { createCoalescingWriter, type DeltaKind } from '../chat/coalescing-writer.ts';
+import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
+import type { AgentActivityDependencies } from '../dependencies.ts';
+import { withIdleTimeout } from '../providers/idle-timeout.ts';
+import { CONTINUE_INSTRUCTION, type PromptMessage } from '../providers/provider.ts';
+
+const HEARTBEAT_INTERVAL_MS = 1000;
+
+/** A tool call the model made in a step, with where the client shows it. */
+export interface ModelStepCall {
+  id: string;
+  name: string;
+  arguments: string;
+  signature?: string;
+  /** The step event that announced it (the client attaches the output to it). */
+  stepId: string;
+  /** Its position in the reply's content. */
+  contentIndex: number;
+}
+
+export interface ModelStepResult {
+  finishReason: string;
+  /** The step's text (it goes back to the model with its tool calls). */
+  text: string;
+  toolCalls: ModelStepCall[];
+}
+
+/** Which of a run's events belong to one model step (earlier attempts of it included). */
+function belongsToStep(event: RunEvent, responseMessageId: string, stepNumber: number): boolean {
+  const stepPrefix = `step_${responseMessageId}_${stepNumber}_`;
+  const first = modelStepId(responseMessageId, 1, 0);
+  const callPrefix = toolCallId(responseMessageId, stepNumber, 0).replace(/0$/, '');
+  if (event.type === 'text' || event.type === 'reasoning') return event.stepId.startsWith(stepPrefix) || (stepNumber === 1 && event.stepId === first);
+  if (event.type === 'step') return event.stepId.startsWith(stepPrefix) || (stepNumber === 1 && event.stepId === first) || event.stepId.startsWith(`step_${callPrefix}`);
+  if (event.type === 'tool_call') return event.callId.startsWith(callPrefix);
+  return false;
+}
+
+export function transcriptMessages(transcript: TranscriptEntry[]): PromptMessage[] {
+  return transcript.map((entry) =>
+    entry.role === 'assistant'
+      ? { role: 'assistant', content: entry.content, toolCalls: entry.toolCalls }
+      : { role: 'tool', toolCallId: entry.toolCallId, name: entry.name, content: entry.content, isError: entry.isError },
+  );
+}
+
+/**
+ * One model step of an agent run: the prompt (thread + the run's tool calls and results so far), the
+ * agent's tools offered, the answer streamed into the run's stream as it comes — text and reasoning as
+ * message steps, each tool call as a tool step with its arguments streaming. Returns the calls made.
+ *
+ * A retry continues the step: text already streamed is kept and the model asked to go on after it (as a
+ * chat reply does); a tool call streamed again keeps its id (ids are the run's own, by step and position),
+ * and only arguments beyond what the client already has are sent.
+ */
+export function createAgentModelStep(deps: AgentActivityDependencies) {
+  return async function agentModelStep(input: AgentRunInput, request: { stepNumber: number; transcript: TranscriptEntry[] }): Promise<ModelStepResult> {
+    const context = Context.current();
+    const { stepNumber } = request;
+    const configured = findEndpoint(deps.endpoints, input.endpoint);
+    if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
+    const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
+    const provider = deps.providers.providerFor(endpoint);
+    const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
+    const writer = await openRunWriter({
+      redis: deps.redis,
+      keys: deps.keys,
+      runs: deps.runs,
+      input,
+      owner: `${execution.runId}:${stepNumber}:${context.info.attempt}`,
+      workflowId: execution.workflowId,
+      lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS),
+      redisOutageToleranceMs: deps.redisOutageToleranceMs,
+      previous: context.info.heartbeatDetails as AttemptProgress | undefined,
+      log: context.log,
+    });
+    const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
+    try {
+      const tools = await deps.toolbox.definitions(input.userId, input.agent.tools);
+      const earlier = writer.events.map((item) => item.event).filter((event) => belongsToStep(event, input.responseMessageId, stepNumber));
+      const alreadyStreamed = earlier.filter((event) => event.type === 'text').map((event) => (event as { text: string }).text).join('');
+      const sentArguments = new Map<string, number>();
+      for (const event of earlier) if (event.type === 'tool_call') sentArguments.set(event.callId, (sentArguments.get(event.callId) ?? 0) + event.argumentsDelta.length);
+      if (context.info.attempt > 1) context.log.info('continuing the model step after a failed attempt', { streamId: input.streamId, stepNumber, alreadyStreamedChars: alreadyStreamed.length });
+
+      // Where the next content part goes, and the message segment a retry continues (if the last thing
+      // written was this step's text or reasoning).
+      let partCount = foldReply(writer.events.map((item) => item.event), { prefixText: input.continuedText }).content.length;
+      const lastEvent = writer.events.at(-1)?.event;
+      let segments = earlier.filter((event) => event.type === 'step' && event.kind === 'message').length;
+      let current: { kind: DeltaKind; stepId: string } | undefined =
+        lastEvent && (lastEvent.type === 'text' || lastEvent.type === 'reasoning') && earlier.includes(lastEvent) ? { kind: lastEvent.type, stepId: lastEvent.stepId } : undefined;
+
+      // The agent's instructions lead the system text (they are the agent's, not the conversation's settings).
+      const system = [input.agent.instructions, input.parameters.system].filter(Boolean).join('\n\n') || undefined;
+      const promptInput = { ...input, parameters: { ...input.parameters, system } };
+      const messages: PromptMessage[] = [...(await buildPrompt(promptInput, endpoint, deps, context.cancellationSignal)), ...transcriptMessages(request.transcript)];
+      if (alreadyStreamed) {
+        messages.push({ role: 'assistant', content: alreadyStreamed });
+        if (provider.continuation === 'instruction') messages.push({ role: 'user', content: CONTINUE_INSTRUCTION });
+      }
+
+      const deltas = createCoalescingWriter(async (pieces) => {
+        for (const piece of pieces) {
+          if (current?.kind !== piece.kind) {
+            current = { kind: piece.kind, stepId: modelStepId(input.responseMessageId, stepNumber, segments) };
+            segments += 1;
+            await writer.append({ type: 'step', stepId: current.stepId, runId: input.responseMessageId, index: partCount, kind: 'message' });
+            partCount += 1;
+          }
+          await writer.append({ type: piece.kind, stepId: current.stepId, text: piece.text });
+        }
+      }, { minIntervalMs: deps.streamFlushIntervalMs });
+
+      const calls = new Map<number, ModelStepCall & { announced: boolean }>();
+      let text = alreadyStreamed;
+      let finishReason = 'stop';
+      const chunks = withIdleTimeout(
+        (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal, tools }),
+        { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
+      );
+      try {
+        for await (const chunk of chunks) {
+          if (chunk.type === 'text' || chunk.type === 'reasoning') {
+            if (chunk.type === 'text') text += chunk.text;
+            deltas.push(chunk.type, chunk.text);
+          } else if (chunk.type === 'tool_call') {
+            await deltas.flush();
+            let call = calls.get(chunk.index);
+            if (!call) {
+              const id = toolCallId(input.responseMessageId, stepNumber, chunk.index);
+              const announced = earlier.some((event) => event.type === 'step' && event.stepId === toolStepId(id));
+              const previousPart = announced ? foldReply(writer.events.map((item) => item.event)).content.findIndex((part) => part.type === 'tool_call' && part.tool_call.id === id) : -1;
+              call = { id, name: chunk.name, arguments: '', stepId: toolStepId(id), contentIndex: previousPart >= 0 ? previousPart : partCount, announced };
+              calls.set(chunk.index, call);
+              if (!announced) {
+                await writer.append({ type: 'step', stepId: call.stepId, runId: input.responseMessageId, index: call.contentIndex, kind: 'tool_calls', toolCalls: [{ id, name: chunk.name }] });
+                partCount += 1;
+              }
+              current = undefined;
+            }
+            if (chunk.signature) call.signature = chunk.signature;
+            const before = call.arguments.length;
+            call.arguments += chunk.argumentsDelta;
+            // What the client already has from an earlier attempt is not sent again.
+            const sent = sentArguments.get(call.id) ?? 0;
+            const fresh = call.arguments.slice(Math.max(before, sent));
+            if (fresh) await writer.append({ type: 'tool_call', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, argumentsDelta: fresh });
+          } else if (chunk.type === 'finish') finishReason = chunk.reason;
+          else if (chunk.type === 'usage') {
+            await deltas.flush();
+            const { type: _type, ...usage } = chunk;
+            await writer.append({ type: 'usage', ...usage });
+          }
+        }
+        await deltas.flush();
+      } catch (error) {
+        await deltas.flush().catch(() => undefined);
+        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+        throw error;
+      }
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      const toolCalls = [...calls.values()].map(({ announced: _announced, ...call }) => call);
+      return { finishReason, text, toolCalls };
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+}

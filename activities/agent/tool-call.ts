@@ -1,0 +1,72 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { MAX_TOOL_OUTPUT_CHARS } from '../../shared/agent-run.ts';
+import type { AgentActivityDependencies } from '../dependencies.ts';
+import type { ToolProgress, ToolResult } from '../tools/tool-types.ts';
+
+// Cancellation reaches an activity only through a heartbeat: stopping a run mid-tool is as prompt as this.
+const HEARTBEAT_INTERVAL_MS = 1000;
+
+export interface ToolCallRequest {
+  userId: string;
+  /** The agent's tool keys: a call to anything else is answered with an error, never run. */
+  allowedTools: string[];
+  callId: string;
+  name: string;
+  /** The arguments as the model wrote them (JSON text). */
+  arguments: string;
+  maxDurationMs: number;
+  stepNumber: number;
+}
+
+function bounded(output: string): string {
+  if (output.length <= MAX_TOOL_OUTPUT_CHARS) return output;
+  return `${output.slice(0, MAX_TOOL_OUTPUT_CHARS)}\n[output cut at ${MAX_TOOL_OUTPUT_CHARS} of ${output.length} characters]`;
+}
+
+/**
+ * One tool call (its own activity: own timeout, retries and heartbeat, named in the Temporal UI by its
+ * summary). Heartbeats on a timer (a tool may run for an hour) with its latest progress as the details.
+ * The call's idempotency key is the same in every attempt, so a tool with side effects can tell a retry
+ * from a new call. Answers the model can act on (bad arguments, unknown tool, the tool's own error) are
+ * results, not failures; a tool that cannot be reached throws, and Temporal retries it.
+ */
+export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolbox'>) {
+  return async function agentToolCall(request: ToolCallRequest): Promise<ToolResult> {
+    const context = Context.current();
+    const execution = context.info.workflowExecution;
+    let latest: ToolProgress | undefined;
+    const heartbeat = setInterval(() => context.heartbeat({ progress: latest }), HEARTBEAT_INTERVAL_MS);
+    try {
+      let args: Record<string, unknown>;
+      try {
+        const parsed: unknown = request.arguments.trim() ? JSON.parse(request.arguments) : {};
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { output: `The arguments for ${request.name} must be a JSON object.`, isError: true };
+        args = parsed as Record<string, unknown>;
+      } catch {
+        return { output: `The arguments for ${request.name} are not valid JSON: ${request.arguments.slice(0, 200)}`, isError: true };
+      }
+      const tool = await deps.toolbox.find(request.userId, request.allowedTools, request.name);
+      if (!tool) return { output: `There is no tool named ${request.name} available to this agent.`, isError: true };
+      context.log.info('calling tool', { tool: request.name, callId: request.callId, attempt: context.info.attempt });
+      const result = await tool.call(args, {
+        userId: request.userId,
+        // Stable across attempts and across continue-as-new (the workflow id does not change).
+        idempotencyKey: `${execution?.workflowId ?? 'run'}:${request.callId}`,
+        signal: context.cancellationSignal,
+        timeoutMs: request.maxDurationMs,
+        onProgress: (progress) => {
+          latest = progress;
+          context.heartbeat({ progress });
+        },
+      });
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      return { output: bounded(result.output), isError: result.isError };
+    } catch (error) {
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? error;
+      if (error instanceof ApplicationFailure) throw error;
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+}
