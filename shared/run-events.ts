@@ -60,6 +60,18 @@ export interface ToolOutputEvent {
   output: string;
 }
 
+/** A running tool's progress (an MCP tool's progress notifications), latest first-hand value; never saved. */
+export interface ToolProgressEvent {
+  type: 'tool_progress';
+  stepId: string;
+  index: number;
+  callId: string;
+  name: string;
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
 export interface UsageEvent {
   type: 'usage';
   inputTokens: number;
@@ -87,7 +99,7 @@ export interface ErrorEvent {
   responseMessage?: Record<string, unknown>;
 }
 
-export type RunEvent = CreatedEvent | StepEvent | TextEvent | ReasoningEvent | ToolCallEvent | ToolOutputEvent | UsageEvent | FinalEvent | ErrorEvent;
+export type RunEvent = CreatedEvent | StepEvent | TextEvent | ReasoningEvent | ToolCallEvent | ToolOutputEvent | ToolProgressEvent | UsageEvent | FinalEvent | ErrorEvent;
 export type RunEventType = RunEvent['type'];
 
 /** An event with its place in the run. */

@@ -61,6 +61,16 @@ const testTools: RunnableTool[] = [
     },
   },
   {
+    definition: { name: 'progress_tool', description: 'Reports progress three times over five seconds (test).', parameters: { type: 'object', properties: {} } },
+    async call(_args, context) {
+      for (let step = 1; step <= 3; step += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 1700));
+        context.onProgress?.({ progress: step, total: 4, message: `step ${step}` });
+      }
+      return { output: 'done in three steps', isError: false };
+    },
+  },
+  {
     definition: { name: 'always_down', description: 'Its server never answers (test).', parameters: { type: 'object', properties: {} } },
     async call() {
       calls.always_down = (calls.always_down ?? 0) + 1;
@@ -129,7 +139,7 @@ async function input(text: string, overrides: Partial<AgentRunInput> = {}): Prom
     responseParentMessageId: userMessageId,
     generateTitle: false,
     created,
-    agent: { id: 'agent_test', name: 'Test agent', instructions: 'You are a test agent.', tools: ['calculator', 'current_datetime', 'slow_tool', 'always_down'], recursionLimit: 25 },
+    agent: { id: 'agent_test', name: 'Test agent', instructions: 'You are a test agent.', tools: ['calculator', 'current_datetime', 'slow_tool', 'always_down', 'progress_tool'], recursionLimit: 25 },
     toolPolicies: { builtin: fastPolicy, default: fastPolicy },
     savedAs: { endpoint: 'agents', agent_id: 'agent_test', replyModel: 'agent_test' },
     ...overrides,
@@ -171,7 +181,7 @@ describe('agentRunWorkflow', () => {
 
     const history = await handle.fetchHistory();
     const names = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    assert.deepEqual(names, ['saveRequest', 'agentModelStep', 'agentToolCall', 'agentPublishToolOutput', 'agentModelStep', 'finishRun']);
+    assert.deepEqual(names, ['saveRequest', 'agentModelStep', 'agentToolCall', 'agentPublishEvent', 'agentModelStep', 'finishRun']);
     const historyJson = historyToJSON(history);
     if (process.env.RECORD_WORKFLOW_HISTORY === '1') writeFileSync(recordTo, historyJson);
     await Worker.runReplayHistory(workflowSource, JSON.parse(historyJson), handle.workflowId);
@@ -242,6 +252,21 @@ describe('agentRunWorkflow', () => {
     const part = reply!.content.find((candidate) => candidate.type === 'tool_call')!;
     assert.match(part.tool_call.output, /The tool always_down failed: connection refused by the test server/);
     assert.match(reply!.content.at(-1)!.text, /Tool always_down said: The tool always_down failed/);
+  });
+
+  test('a running tool\'s progress reaches the stream through the workflow, before its output, and is not saved', async () => {
+    const run = await input('progress [tool=progress_tool tokens=3]');
+    const handle = await environment.client.workflow.start(agentRunWorkflow, { workflowId: `agent-${run.responseMessageId}`, taskQueue, args: [run] });
+    assert.equal(((await handle.result()) as { status: string }).status, 'completed');
+    const events = (await readEvents(redis, streamKey(run))).map((item) => item.event);
+    const progress = events.filter((event) => event.type === 'tool_progress') as Array<{ progress: number; total?: number; message?: string; callId: string }>;
+    assert.ok(progress.length >= 2, `progress shown (${progress.length} updates; throttled to one per 2 s)`);
+    assert.equal(progress.at(-1)!.total, 4);
+    assert.ok(progress.every((update, index) => index === 0 || update.progress >= progress[index - 1]!.progress), 'in order');
+    const outputAt = events.findIndex((event) => event.type === 'tool_output');
+    assert.ok(events.findIndex((event) => event.type === 'tool_progress') < outputAt);
+    const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ content: Array<Record<string, any>> }>();
+    assert.equal(reply!.content.find((part) => part.type === 'tool_call')!.tool_call.output, 'done in three steps');
   });
 
   test('a call to a tool the agent was not given is answered with an error, never run', async () => {

@@ -7,6 +7,7 @@ import {
   ContinueAsNew,
   continueAsNew,
   isCancellation,
+  setHandler,
   log,
   proxyActivities,
   workflowInfo,
@@ -14,7 +15,9 @@ import {
 import type { Activities } from '../activities/index.ts';
 import { toolSource, type AgentLoopState, type AgentRunInput, type ToolPolicy, type TranscriptEntry } from '../shared/agent-run.ts';
 import type { ReplyOutcome } from '../shared/chat-run.ts';
+import type { ToolOutputEvent, ToolProgressEvent } from '../shared/run-events.ts';
 import type { ModelStepCall } from '../activities/agent/model-step.ts';
+import { toolProgressSignal, type ToolProgressUpdate } from './agent-run-signals.ts';
 
 const dbWrite: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
@@ -79,8 +82,9 @@ export async function agentRunWorkflow(input: AgentRunInput, carried?: AgentLoop
   const model = `${input.model} on ${input.endpoint}`;
   const db = proxyActivities<Activities>({ ...dbWrite, summary: 'save the request' });
   const closer = proxyActivities<Activities>({ ...dbWrite, summary: 'save the reply and close the run' });
-  const publisher = proxyActivities<Activities>({ ...publish, summary: 'show the tool output' });
+  const publisher = createPublisher(input);
   const state: AgentLoopState = carried ?? { stepNumber: 0, transcript: [], requestSaved: false };
+  setHandler(toolProgressSignal, (update) => publisher.progress(update));
 
   const loop = new CancellationScope();
   let saveFailure: string | undefined;
@@ -129,19 +133,68 @@ export async function agentRunWorkflow(input: AgentRunInput, carried?: AgentLoop
   }
   const ended = outcome!;
   await CancellationScope.nonCancellable(async () => {
+    await publisher.drained();
     const requestSaved = await saved;
     await closer.finishRun(input, ended, { requestSaved });
   });
   return ended;
 }
 
+type Publisher = ReturnType<typeof createPublisher>;
+
 /**
- * Runs one step's tool calls in parallel. Each output is shown to the client as soon as its call ends
- * (publishes are chained: one writer on the run's stream at a time). A call that fails for good (tool
- * down past its retries, timed out) becomes an error result the model sees, and the run goes on.
+ * Writes what the workflow itself shows the client (finished tools' outputs, running tools' progress),
+ * one activity after another: with model steps never running beside them, the run's stream has a single
+ * writer at a time. Progress is coalesced (only a call's latest is written) and dropped once the call ends.
  */
-async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: ModelStepCall[], publisher: ReturnType<typeof proxyActivities<Activities>>): Promise<TranscriptEntry[]> {
-  let published: Promise<unknown> = Promise.resolve();
+function createPublisher(input: AgentRunInput) {
+  const activities = proxyActivities<Activities>({ ...publish, summary: 'show tool output or progress' });
+  let chain: Promise<unknown> = Promise.resolve();
+  const calls = new Map<string, ModelStepCall>();
+  const pendingProgress = new Map<string, ToolProgressEvent>();
+  let progressQueued = false;
+
+  function enqueue(write: () => Promise<unknown>) {
+    // Shown even while the run is being stopped (the call did finish); a write that fails for good is
+    // logged, not fatal: the output is in the transcript either way.
+    chain = chain.then(() => CancellationScope.nonCancellable(write)).catch((error: unknown) => log.warn('could not show a tool event', { streamId: input.streamId, error: describeFailure(error) }));
+  }
+  return {
+    track(call: ModelStepCall) {
+      calls.set(call.id, call);
+    },
+    output(event: ToolOutputEvent) {
+      calls.delete(event.callId);
+      pendingProgress.delete(event.callId);
+      enqueue(() => activities.agentPublishEvent(input, event));
+    },
+    progress(update: ToolProgressUpdate) {
+      const call = calls.get(update.callId);
+      if (!call) return;
+      pendingProgress.set(call.id, { type: 'tool_progress', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, progress: update.progress, total: update.total, message: update.message?.slice(0, 500) });
+      if (progressQueued) return;
+      progressQueued = true;
+      enqueue(async () => {
+        progressQueued = false;
+        const events = [...pendingProgress.values()];
+        pendingProgress.clear();
+        for (const event of events) if (calls.has(event.callId)) await activities.agentPublishEvent(input, event);
+      });
+    },
+    /** Resolves once everything queued so far is written. */
+    drained(): Promise<unknown> {
+      return chain;
+    },
+  };
+}
+
+/**
+ * Runs one step's tool calls in parallel. Each output is shown to the client as soon as its call ends.
+ * A call that fails for good (tool down past its retries, timed out) becomes an error result the model
+ * sees, and the run goes on.
+ */
+async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: ModelStepCall[], publisher: Publisher): Promise<TranscriptEntry[]> {
+  for (const call of calls) publisher.track(call);
   // Settled, not raced: when the run is stopped, every call is let finish cancelling, and every output
   // of a call that did finish is shown, before the run is closed (nothing is written after the end).
   const settled = await Promise.allSettled(
@@ -155,16 +208,11 @@ async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: Mod
         if (isCancellation(error)) throw error;
         result = { output: `The tool ${call.name} failed: ${describeFailure(error)}`, isError: true };
       }
-      // Shown even when the run is being stopped: the call did finish.
-      published = published.then(() =>
-        CancellationScope.nonCancellable(() =>
-          publisher.agentPublishToolOutput(input, { type: 'tool_output', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, arguments: call.arguments, output: result.output }),
-        ),
-      );
+      publisher.output({ type: 'tool_output', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, arguments: call.arguments, output: result.output });
       return { role: 'tool' as const, toolCallId: call.id, name: call.name, content: result.output, isError: result.isError };
     }),
   );
-  await published;
+  await publisher.drained();
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((result) => (result as PromiseFulfilledResult<TranscriptEntry>).value);

@@ -1,6 +1,6 @@
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { createAgentModelStep } from './model-step.ts';
-import { createAgentPublishToolOutput } from './publish-tool-output.ts';
+import { createAgentPublishEvent } from './publish-event.ts';
 import { createAgentToolCall } from './tool-call.ts';
 
 /** An agent run's own activities (agent task queue); it also uses the chat turn's saveRequest and finishRun. */
@@ -8,6 +8,6 @@ export function createAgentActivities(deps: AgentActivityDependencies) {
   return {
     agentModelStep: createAgentModelStep(deps),
     agentToolCall: createAgentToolCall(deps),
-    agentPublishToolOutput: createAgentPublishToolOutput(deps),
+    agentPublishEvent: createAgentPublishEvent(deps),
   };
 }

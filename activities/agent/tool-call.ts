@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { MAX_TOOL_OUTPUT_CHARS } from '../../shared/agent-run.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import type { ToolProgress, ToolResult } from '../tools/tool-types.ts';
+import { toolProgressSignal } from '../../workflows/agent-run-signals.ts';
 
 // Cancellation reaches an activity only through a heartbeat: stopping a run mid-tool is as prompt as this.
 const HEARTBEAT_INTERVAL_MS = 1000;
@@ -16,6 +17,40 @@ export interface ToolCallRequest {
   arguments: string;
   maxDurationMs: number;
   stepNumber: number;
+}
+
+/** A call's progress reaches the client through its workflow (the one writer of the run's stream): one signal per this long at most. */
+const PROGRESS_SIGNAL_INTERVAL_MS = 2000;
+
+/**
+ * Signals the workflow the call's latest progress, at most once per interval (the last value of a burst
+ * is sent when the interval ends). A signal that fails is only logged: progress is a nicety.
+ */
+function throttledProgressSignal(context: Context, callId: string) {
+  const workflowId = context.info.workflowExecution?.workflowId;
+  let pending: ToolProgress | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let lastSent = 0;
+  let stopped = false;
+  const send = () => {
+    timer = undefined;
+    if (!pending || stopped || !workflowId) return;
+    const update = { callId, progress: pending.progress, total: pending.total, message: pending.message };
+    pending = undefined;
+    lastSent = Date.now();
+    context.client.workflow.getHandle(workflowId).signal(toolProgressSignal, update).catch((error: unknown) => context.log.warn('could not signal tool progress', { callId, error: (error as Error).message }));
+  };
+  return {
+    push(progress: ToolProgress) {
+      pending = progress;
+      if (timer) return;
+      timer = setTimeout(send, Math.max(0, lastSent + PROGRESS_SIGNAL_INTERVAL_MS - Date.now()));
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 function bounded(output: string): string {
@@ -36,6 +71,7 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
     const execution = context.info.workflowExecution;
     let latest: ToolProgress | undefined;
     const heartbeat = setInterval(() => context.heartbeat({ progress: latest }), HEARTBEAT_INTERVAL_MS);
+    const progressSignals = throttledProgressSignal(context, request.callId);
     try {
       let args: Record<string, unknown>;
       try {
@@ -57,6 +93,7 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
         onProgress: (progress) => {
           latest = progress;
           context.heartbeat({ progress });
+          progressSignals.push(progress);
         },
       });
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
@@ -67,6 +104,7 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
       throw error;
     } finally {
       clearInterval(heartbeat);
+      progressSignals.stop();
     }
   };
 }

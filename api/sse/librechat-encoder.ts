@@ -48,6 +48,18 @@ export function encodeLibreChatEvent(event: RunEvent): EncodedEvent | undefined 
           data: { result: { id: event.stepId, index: event.index, type: 'tool_call', tool_call: { id: event.callId, name: event.name, args: event.arguments, output: event.output, progress: 1, type: 'tool_call' } } },
         },
       };
+    case 'tool_progress': {
+      // The client keeps a call's `progress` below 1 while it runs; the fraction (0-1, from the tool's
+      // progress/total when it gave a total) and the tool's message ride on a delta with no argument text.
+      const fraction = event.total && event.total > 0 ? Math.min(0.99, event.progress / event.total) : undefined;
+      return {
+        event: 'message',
+        data: {
+          event: 'on_run_step_delta',
+          data: { id: event.stepId, delta: { type: 'tool_calls', tool_calls: [{ index: event.index, id: event.callId, name: event.name, args: '', type: 'tool_call_chunk', ...(fraction !== undefined ? { progress: fraction } : {}), progressMessage: event.message, progressValue: event.progress, progressTotal: event.total }] } },
+        },
+      };
+    }
     case 'usage':
       return undefined;
     case 'final': {

@@ -1,18 +1,19 @@
 import { Context } from '@temporalio/activity';
 import { AGENT_RUN_MAX_DURATION_MS, type AgentRunInput } from '../../shared/agent-run.ts';
 import { runKeyLifetimeSeconds } from '../../shared/chat-run.ts';
-import type { ToolOutputEvent } from '../../shared/run-events.ts';
+import type { ToolOutputEvent, ToolProgressEvent } from '../../shared/run-events.ts';
 import { CLOSED_FENCE } from '../../shared/run-stream.ts';
 import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 
 /**
- * Shows a finished tool call's output to the client (`tool_output`, which the client renders as the
- * completed call). The workflow runs these one after another and never beside a model step, so the run's
- * stream has one writer at a time; a repeat (retried activity) finds the output written and adds nothing.
+ * Shows the client what the workflow learned: a finished tool call's output (`tool_output`, rendered as
+ * the completed call) or a running one's progress. The workflow runs these one after another and never
+ * beside a model step, so the run's stream has one writer at a time; a repeated output (retried activity)
+ * finds itself written and adds nothing.
  */
-export function createAgentPublishToolOutput(deps: AgentActivityDependencies) {
-  return async function agentPublishToolOutput(input: AgentRunInput, event: ToolOutputEvent): Promise<void> {
+export function createAgentPublishEvent(deps: AgentActivityDependencies) {
+  return async function agentPublishEvent(input: AgentRunInput, event: ToolOutputEvent | ToolProgressEvent): Promise<void> {
     const context = Context.current();
     // A run already closed (it cannot be, the workflow closes after its publishes; a guard all the same).
     if ((await deps.redis.get(deps.keys.streamWriterFence(input.streamId))) === CLOSED_FENCE) return;
@@ -22,7 +23,7 @@ export function createAgentPublishToolOutput(deps: AgentActivityDependencies) {
       keys: deps.keys,
       runs: deps.runs,
       input,
-      owner: `${execution.runId}:output:${event.callId}:${context.info.attempt}`,
+      owner: `${execution.runId}:${event.type}:${event.callId}:${context.info.attempt}`,
       workflowId: execution.workflowId,
       lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS),
       redisOutageToleranceMs: deps.redisOutageToleranceMs,
