@@ -41,6 +41,9 @@ describe('startup routes', () => {
     assert.equal(response.body.demo.userProvide, false);
     assert.equal(response.body.demo.modelDisplayLabel, 'Demo');
     assert.equal(response.body.openAI, undefined);
+    // The agents endpoint, with only the capabilities durachat runs (the YAML's defaults name more).
+    assert.deepEqual(response.body.agents.capabilities, ['tools']);
+    assert.equal(response.body.agents.disableBuilder, false);
     assert.equal((await http.get('/api/endpoints')).status, 401);
   });
 

@@ -9,6 +9,9 @@ import { roleDefinitions } from '../../shared/roles.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 
 /** What the web client loads first: startup config, endpoints, models, the user and their role. */
+
+/** Agent capabilities durachat runs today: tools (built-in and MCP). File search, code, web search and actions come later. */
+const SUPPORTED_AGENT_CAPABILITIES = new Set(['tools']);
 export async function startupRoutes(app: FastifyInstance, options: { config: Config; endpoints: EndpointsConfig; balance?: BalanceConfig }) {
   const { config, endpoints } = options;
 
@@ -49,8 +52,8 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
     resumableStreams: true,
   }));
 
-  app.get('/api/endpoints', { preHandler: app.requireJwt }, async () =>
-    Object.fromEntries(
+  app.get('/api/endpoints', { preHandler: app.requireJwt }, async () => ({
+    ...Object.fromEntries(
       endpoints.endpoints.map((endpoint) => [
         endpoint.name,
         {
@@ -64,7 +67,17 @@ export async function startupRoutes(app: FastifyInstance, options: { config: Con
         },
       ]),
     ),
-  );
+    // LibreChat's agents endpoint: the client shows the agent builder and the agents in its menu. Only
+    // capabilities durachat has are offered (the YAML may name more; they appear when they are built).
+    agents: {
+      order: endpoints.endpoints.length,
+      disableBuilder: endpoints.agents.disableBuilder,
+      capabilities: endpoints.agents.capabilities.filter((capability) => SUPPORTED_AGENT_CAPABILITIES.has(capability)),
+      recursionLimit: endpoints.agents.recursionLimit,
+      maxRecursionLimit: endpoints.agents.maxRecursionLimit,
+      name: 'agents',
+    },
+  }));
 
   app.get('/api/models', { preHandler: app.requireJwt }, async () =>
     Object.fromEntries(endpoints.endpoints.map((endpoint) => [endpoint.name, endpoint.models])),

@@ -1,3 +1,5 @@
+import { demoToolCalls } from './demo-tool-choice.ts';
+
 /**
  * What the fake provider answers, decided from the request alone so that a retry gets the same reply.
  *
@@ -167,7 +169,12 @@ export function planReply(model: string, allMessages: ChatMessage[], offeredTool
   // Results are quoted (the last round's), so a test sees that each result reached the model.
   const lastResults = results.slice(results.length - (messages.filter((message) => message.role === 'tool').length > 0 ? countLastRoundResults(messages) : 0));
   const quotes = lastResults.map((result) => `Tool ${result.name ?? result.toolCallId ?? 'unknown'} said: ${result.content.slice(0, 200)}\n`);
-  const toolCalls = toolGroup && roundsDone < rounds ? plannedToolCalls(sequence[Math.min(roundsDone, sequence.length - 1)]!, offeredTools, lastUser, toolGroup, roundsDone) : [];
+  const toolCalls =
+    toolGroup && roundsDone < rounds
+      ? plannedToolCalls(sequence[Math.min(roundsDone, sequence.length - 1)]!, offeredTools, lastUser, toolGroup, roundsDone)
+      : !toolGroup && roundsDone === 0 && directiveGroups(lastUser).length === 0
+        ? demoToolCalls(lastUser, offeredTools, (name, position) => `${hash(`${lastUser}\n${name}\n${position}`).toString(36)}${position}`)
+        : [];
   if (toolCalls.length > 0) {
     plan.tokens = [...quotes, ...plan.tokens.slice(0, 3)];
     plan.toolCalls = toolCalls;
