@@ -23,6 +23,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { promptCategoryRoutes, promptRoutes } from './routes/prompts.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { createAgentService } from './services/agent-service.ts';
+import { DEMO_AGENT_ID, ensureDemoAgent } from './services/demo-agent.ts';
 import { presetRoutes } from './routes/presets.ts';
 import { publicShareLimit, shareRoutes } from './routes/share.ts';
 import { tagRoutes } from './routes/tags.ts';
@@ -126,6 +127,17 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(promptRoutes, { prefix: '/api/prompts', prompts: createPromptService() });
   await instance.register(promptCategoryRoutes);
   const agents = createAgentService({ endpoints });
+  if (config.DEMO_AGENT) {
+    // Best effort: an API that cannot reach the database at start still starts (and says why).
+    instance.addHook('onReady', async () => {
+      try {
+        const result = await ensureDemoAgent(endpoints);
+        if (result === 'created') instance.log.info({ agentId: DEMO_AGENT_ID }, 'demo agent created');
+      } catch (error) {
+        instance.log.warn({ err: error }, 'could not create the demo agent');
+      }
+    });
+  }
   await instance.register(agentRoutes, { prefix: '/api/agents', agents });
   await instance.register(tagRoutes, { prefix: '/api/tags', tags: createTagService({ conversations }) });
   await instance.register(presetRoutes, { prefix: '/api/presets', presets: createPresetService() });

@@ -111,6 +111,8 @@ export const environmentSchema = z.object({
   BEDROCK_AWS_SESSION_TOKEN: z.string().min(1).optional(),
   /** The Bedrock runtime's URL, for a proxy, a VPC endpoint or the local server. */
   BEDROCK_BASE_URL: z.url().optional(),
+  /** A shared, read-only "Demo agent" on the demo endpoint (built-in tools, the bundled MCP server), made at start. */
+  DEMO_AGENT: booleanFromEnv.default(true),
   DEMO_PROVIDER_PORT: z.coerce.number().int().min(0).max(65535).default(3091),
   DEMO_PROVIDER_URL: z.url().optional(),
 });

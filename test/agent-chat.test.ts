@@ -14,7 +14,7 @@ let mallory: Awaited<ReturnType<typeof registerAndLogin>>;
 let agentId: string;
 
 beforeAll(async () => {
-  stack = await startChatStack();
+  stack = await startChatStack({ overrides: { DEMO_AGENT: 'true' } });
   http = createHttpClient(stack.app.baseUrl);
   alice = await registerAndLogin(http, 'alice');
   mallory = await registerAndLogin(http, 'mallory');
@@ -102,6 +102,21 @@ describe('an agent run over HTTP', () => {
     assert.deepEqual(toolParts.map((part: any) => part.tool_call.name), ['calculator', 'current_datetime']);
     assert.equal(toolParts[0].tool_call.output, '9');
     assert.deepEqual(final.data.responseMessage.content, foldAsClient(result.events));
+  });
+
+  test('every user sees the demo agent, which calls the calculator with no key and no directive; nobody but an admin may change it', async () => {
+    const list = await http.get('/api/agents', { token: mallory.token });
+    assert.equal(list.status, 200);
+    assert.ok(list.body.data.some((agent: { id: string }) => agent.id === 'agent_durachat_demo'), 'listed for a new user');
+    const result = await agentChat(mallory.token, { agent_id: 'agent_durachat_demo', text: 'What is 12 * (3 + 4)?' });
+    assert.equal(result.completed, true);
+    const final = finalEvent(result.events)!;
+    const call = final.data.responseMessage.content.find((part: { type: string }) => part.type === 'tool_call');
+    assert.equal(call.tool_call.name, 'calculator');
+    assert.equal(call.tool_call.output, '84');
+    assert.equal(final.data.responseMessage.sender, 'Demo agent');
+    const edit = await http.patch('/api/agents/agent_durachat_demo', { token: mallory.token, body: { name: 'Mine now' } });
+    assert.equal(edit.status, 403);
   });
 
   test('another user\'s agent is not found; the agents endpoint needs an agent id', async () => {

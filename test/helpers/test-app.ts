@@ -25,6 +25,8 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     HOST: '127.0.0.1',
     PORT: '0',
     LOGIN_MAX: '1000',
+    // Tests that count agents would see it; test/agent-chat.test.ts turns it on.
+    DEMO_AGENT: 'false',
     REGISTER_MAX: '1000',
     ...overrides,
   };
