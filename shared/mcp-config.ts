@@ -121,3 +121,16 @@ export function publicMcpServers(servers: McpServersConfig) {
     ]),
   );
 }
+
+/** `<tool>_mcp_<server>` split at its last delimiter, or undefined for a tool key that is not an MCP tool's. */
+export function parseMcpToolKey(toolKey: string): { toolName: string; serverName: string } | undefined {
+  const at = toolKey.lastIndexOf('_mcp_');
+  if (at <= 0) return undefined;
+  const serverName = toolKey.slice(at + '_mcp_'.length);
+  return MCP_SERVER_NAME.test(serverName) ? { toolName: toolKey.slice(0, at), serverName } : undefined;
+}
+
+/** The server of that name, never an inherited property (`constructor`, `__proto__`): names can come from users. */
+export function findMcpServer(servers: McpServersConfig, serverName: string): McpServerConfig | undefined {
+  return Object.hasOwn(servers, serverName) ? servers[serverName] : undefined;
+}

@@ -119,6 +119,43 @@ describe('an agent run over HTTP', () => {
     assert.equal(edit.status, 403);
   });
 
+  test('a plain endpoint\'s chat with an MCP server switched on calls its tools through the worker\'s connection', async () => {
+    const result = await requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      token: alice.token,
+      body: { endpoint: 'demo', model: 'demo-fast', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'count the words: to be or not to be', ephemeralAgent: { mcp: ['durachat-tools'] } },
+    });
+    assert.equal(result.completed, true);
+    const final = finalEvent(result.events)!;
+    const call = final.data.responseMessage.content.find((part: { type: string }) => part.type === 'tool_call');
+    assert.equal(call.tool_call.name, 'word_count_mcp_durachat-tools');
+    assert.deepEqual(JSON.parse(call.tool_call.output), { words: 6, lines: 1, characters: 18 });
+    assert.equal(final.data.responseMessage.endpoint, 'demo', 'saved on the endpoint it was asked on');
+    assert.deepEqual(final.data.responseMessage.content, foldAsClient(result.events));
+
+    const unknown = await requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      token: alice.token,
+      body: { endpoint: 'demo', model: 'demo-fast', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'hi', ephemeralAgent: { mcp: ['no-such-server'] } },
+    });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.message, /no MCP server named no-such-server/);
+  });
+
+  test('the tool list offers the built-in tools and the MCP tools the workers publish', async () => {
+    const deadline = Date.now() + 20_000;
+    let keys: string[] = [];
+    while (Date.now() < deadline) {
+      const tools = await http.get('/api/agents/tools', { token: alice.token });
+      assert.equal(tools.status, 200);
+      keys = tools.body.map((tool: { pluginKey: string }) => tool.pluginKey);
+      if (keys.includes('word_count_mcp_durachat-tools')) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    for (const key of ['calculator', 'current_datetime', 'echo_mcp_durachat-tools', 'word_count_mcp_durachat-tools', 'slow_count_mcp_durachat-tools']) assert.ok(keys.includes(key), key);
+    assert.ok(!keys.includes('crash_mcp_durachat-tools'), 'fault tools only exist with DURACHAT_MCP_FAULTS=1');
+  });
+
   test('another user\'s agent is not found; the agents endpoint needs an agent id', async () => {
     const foreign = await agentChat(mallory.token, { text: 'hi' });
     assert.equal(foreign.status, 404);

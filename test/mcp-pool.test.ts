@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { createMcpPool, type McpPool } from '../activities/tools/mcp/mcp-pool.ts';
 import { ToolUnavailableError, type ToolCallContext, type ToolProgress } from '../activities/tools/tool-types.ts';
@@ -50,7 +52,7 @@ describe('reference servers over stdio', () => {
   beforeAll(() => {
     pool = createMcpPool({
       servers: mcpServersSchema.parse({
-        everything: { command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' },
+        everything: { command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore', serverInstructions: true },
         files: { command: process.execPath, args: [filesystem, folder], stderr: 'ignore' },
       }),
       log: quietLog,
@@ -69,6 +71,12 @@ describe('reference servers over stdio', () => {
     assert.equal(added.isError, false);
     assert.match(added.output, /42/);
     assert.equal(pool.status().everything, 'connected');
+  });
+
+  test('serverInstructions: the server\'s own when true, none when unset', async () => {
+    const instructions = await pool.instructions('user-1', ['everything', 'files']);
+    assert.deepEqual(Object.keys(instructions), ['everything']);
+    assert.ok(instructions.everything!.length > 20);
   });
 
   test('an image part is described, not pasted', async () => {
@@ -146,6 +154,41 @@ describe('customUserVars: one connection per user, with that user\'s values', ()
   });
 });
 
+test('per-user connections are shared by concurrent calls and dropped after the idle timeout', async () => {
+  const callLog = path.join(scratch, 'idle-calls.jsonl');
+  const pool = createMcpPool({
+    servers: mcpServersSchema.parse({
+      personal: {
+        command: process.execPath,
+        args: ['--import', 'tsx', durachatTools],
+        cwd: root,
+        env: { DURACHAT_MCP_FAULTS: '1', DURACHAT_MCP_CALL_LOG: callLog, PERSONAL_KEY: '{{API_KEY}}' },
+        customUserVars: { API_KEY: { title: 'API key' } },
+        initTimeout: 20_000,
+      },
+    }),
+    userValues: async () => ({ API_KEY: 'k' }),
+    log: quietLog,
+    idleTimeoutMs: 1000,
+  });
+  try {
+    const counterOf = async () => (await pool.tools('dave', ['personal'])).find((tool) => tool.definition.name === 'counter_mcp_personal')!;
+    // Two first uses at once open one session (one server process), not two.
+    const [first, second] = await Promise.all([counterOf(), counterOf()]);
+    await Promise.all([first.call({ key: 'one' }, context({ userId: 'dave' })), second.call({ key: 'two' }, context({ userId: 'dave' }))]);
+    const pids = new Set(readCallLog(callLog).map((entry) => entry.pid));
+    assert.equal(pids.size, 1);
+    assert.equal(pool.status('dave').personal, 'connected');
+    await waitFor(() => pool.status('dave').personal === 'disconnected', 5000);
+    assert.deepEqual(pool.snapshot().users, {});
+    // Used again, it opens a new session.
+    await (await counterOf()).call({ key: 'three' }, context({ userId: 'dave' }));
+    assert.equal(new Set(readCallLog(callLog).map((entry) => entry.pid)).size, 2);
+  } finally {
+    await pool.close();
+  }
+});
+
 describe('durachat-tools faults over stdio', () => {
   let pool: McpPool;
   const callLog = path.join(scratch, 'stdio-calls.jsonl');
@@ -190,6 +233,18 @@ describe('durachat-tools faults over stdio', () => {
     await counter!.call({ key: 'after-crash' }, context());
     const after = readCallLog(callLog).find((entry) => entry.key === 'after-crash')?.pid;
     assert.ok(before && after && before !== after, `server pid before ${before}, after ${after}`);
+  });
+
+  test('after a crash the connection comes back by itself (backoff), with a new server process', async () => {
+    const { crash, counter } = await toolsOf();
+    await counter!.call({ key: 'before-second-crash' }, context());
+    await assert.rejects(crash!.call({}, context()), ToolUnavailableError);
+    assert.notEqual(pool.status().faulty, 'connected');
+    // No call in between: the backoff timer (1 s first) reconnects on its own.
+    await waitFor(() => pool.status().faulty === 'connected', 8000);
+    await counter!.call({ key: 'after-second-crash' }, context());
+    const pidOf = (key: string) => readCallLog(callLog).find((entry) => entry.key === key)?.pid;
+    assert.notEqual(pidOf('before-second-crash'), pidOf('after-second-crash'));
   });
 
   test('a hung tool is ToolUnavailableError after the server timeout, and the server is told to cancel', async () => {
@@ -285,4 +340,51 @@ describe('durachat-tools over streamable HTTP', () => {
     }
     assert.deepEqual(answers.at(-1), { output: 'back', isError: false });
   });
+});
+
+describe('the reference server over SSE and streamable HTTP', () => {
+  const children: ChildProcess[] = [];
+
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  /** server-everything listens on PORT and says so on stderr. */
+  async function startEverything(transport: 'sse' | 'streamableHttp'): Promise<number> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [everything, transport], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(child);
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (new RegExp(`port ${port}`).test(output)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`server-everything ${transport} exited (${code}): ${output}`)));
+    });
+    return port;
+  }
+
+  afterAll(() => {
+    for (const child of children) child.kill();
+  });
+
+  for (const [transport, type, route] of [['sse', 'sse', '/sse'], ['streamableHttp', 'streamable-http', '/mcp']] as const) {
+    test(`${type}: lists tools and calls get-sum`, async () => {
+      const port = await startEverything(transport);
+      const pool = createMcpPool({ servers: mcpServersSchema.parse({ remote: { type, url: `http://127.0.0.1:${port}${route}` } }), log: quietLog });
+      try {
+        const sum = (await pool.tools('user-1', ['remote'])).find((tool) => tool.definition.name === 'get-sum_mcp_remote')!;
+        const result = await sum.call({ a: 20, b: 22 }, context());
+        assert.equal(result.isError, false);
+        assert.match(result.output, /42/);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
 });

@@ -11,6 +11,7 @@ import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { startWorkerHeartbeat } from '../shared/worker-heartbeat.ts';
 import { createWorkers } from './create-workers.ts';
+import { startMcpRuntime } from './mcp-runtime.ts';
 import { createTokenCounter } from './token-counter.ts';
 
 const config = loadConfigOrExit();
@@ -19,7 +20,9 @@ await connectDatabase(config.MONGO_URI);
 const redis = createRedisClient(config.REDIS_URI, 'worker');
 const tokenCounter = createTokenCounter({ maxThreads: config.TOKENIZER_THREADS });
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection });
+// MCP connections live where agent tools are called: only in processes that serve agent runs.
+const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis }) : undefined;
+const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
 
 let stopping = false;
@@ -34,6 +37,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 console.log(`worker serving ${workers.map((entry) => `${entry.kind} (${entry.taskQueue})`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
 await Promise.all(workers.map(({ worker }) => worker.run()));
 await heartbeat.stop();
+await mcp?.stop();
 await connection.close();
 await tokenCounter.close();
 await redis.quit();

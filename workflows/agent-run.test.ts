@@ -231,7 +231,7 @@ describe('agentRunWorkflow', () => {
   });
 
   test('the recursion limit ends a run that keeps calling tools, with a clear error and what it did saved', async () => {
-    const run = await input('forever [tool=calculator rounds=50 arg.input=1 tokens=2]', { agent: { id: 'agent_test', name: 'Test agent', tools: ['calculator'], recursionLimit: 3 } });
+    const run = await input('forever [tool=calculator rounds=50 arg.input=1+0 tokens=2]', { agent: { id: 'agent_test', name: 'Test agent', tools: ['calculator'], recursionLimit: 3 } });
     const handle = await environment.client.workflow.start(agentRunWorkflow, { workflowId: `agent-${run.responseMessageId}`, taskQueue, args: [run] });
     const outcome = (await handle.result()) as { status: string; errorMessage: string };
     assert.equal(outcome.status, 'error');

@@ -8,7 +8,7 @@ import {
   type McpDirectory,
 } from '../../activities/tools/mcp/mcp-directory.ts';
 import { NotFoundError, UnavailableError } from '../../shared/errors.ts';
-import { isPerUserServer, type McpServerConfig, type McpServersConfig } from '../../shared/mcp-config.ts';
+import { isPerUserServer, parseMcpToolKey, type McpServerConfig, type McpServersConfig } from '../../shared/mcp-config.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import { MCP_DELIMITER } from '../../activities/tools/tool-types.ts';
 import type { UserPluginService } from './user-plugin-service.ts';
@@ -86,11 +86,9 @@ export function createMcpDirectoryService(deps: { redis: Redis; keys: RedisKeys;
 
     /** Whether `<tool>_mcp_<server>` is a known MCP tool, and whether this user can use it. */
     async toolAuth(userId: string, toolKey: string): Promise<{ authenticated: boolean } | undefined> {
-      const at = toolKey.lastIndexOf(MCP_DELIMITER);
-      if (at <= 0) return undefined;
-      const serverName = toolKey.slice(at + MCP_DELIMITER.length);
-      const toolName = toolKey.slice(0, at);
-      if (!Object.hasOwn(servers, serverName)) return undefined;
+      const parsed = parseMcpToolKey(toolKey);
+      if (!parsed || !Object.hasOwn(servers, parsed.serverName)) return undefined;
+      const { serverName, toolName } = parsed;
       const directory = await read();
       if (!(directory.servers[serverName]?.tools ?? []).some((tool) => tool.name === toolName)) return undefined;
       return { authenticated: await authenticated(userId, serverName) };

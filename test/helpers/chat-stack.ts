@@ -7,6 +7,7 @@ import { createRedisClient } from '../../shared/redis-client.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createWorkers } from '../../workers/create-workers.ts';
 import { createTokenCounter } from '../../workers/token-counter.ts';
+import { startMcpRuntime } from '../../workers/mcp-runtime.ts';
 import { startTestApp, testEnvironment, type TestApp } from './test-app.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -21,12 +22,16 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
   const redis = createRedisClient(config.REDIS_URI, 'test-worker');
   const tokenCounter = createTokenCounter({ maxThreads: 1 });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const workers = await createWorkers({ config, endpoints: loadEndpointsConfig(config), redis, tokenCounter, connection });
+  const endpoints = loadEndpointsConfig(config);
+  const quiet = { info: () => {}, warn: (meta: object, message: string) => process.env.TEST_CHILD_OUTPUT && console.warn(message, meta) };
+  const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis, log: { info: quiet.info, warn: (meta, message) => void quiet.warn(meta, message) } }) : undefined;
+  const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool });
   const running = Promise.all(workers.map(({ worker }) => worker.run()));
   return {
     async stop() {
       for (const { worker } of workers) worker.shutdown();
       await running;
+      await mcp?.stop();
       await connection.close();
       await tokenCounter.close();
       await redis.quit();

@@ -115,7 +115,10 @@ function pendingToolResults(messages: ChatMessage[]): ChatMessage[] {
 function plannedToolCalls(names: string, offered: string[], seed: string, group: Record<string, string>, round: number): PlannedToolCall[] {
   const calls: PlannedToolCall[] = [];
   const query = seed.replace(/\[[^\]]*\]/g, '').split(/\s+/).filter(Boolean).slice(0, 4).join(' ');
-  const given = Object.entries(group).filter(([key]) => key.startsWith('arg.')).map(([key, value]) => [key.slice(4), value] as const);
+  // Numbers stay numbers (`arg.seconds=3` → {"seconds": 3}), as a model fills a number-typed argument.
+  const given = Object.entries(group)
+    .filter(([key]) => key.startsWith('arg.'))
+    .map(([key, value]) => [key.slice(4), /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value] as const);
   names.split(',').filter((name) => offered.includes(name)).forEach((name, position) => {
     const id = `${(hash(`${seed}\n${name}\n${position}\n${round}`) >>> 0).toString(36)}${position}`;
     calls.push({ id, name, arguments: JSON.stringify(given.length > 0 ? Object.fromEntries(given) : { query: query || 'nothing', position }) });

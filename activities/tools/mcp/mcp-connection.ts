@@ -15,6 +15,8 @@ export const IDEMPOTENCY_META_KEY = 'durachat/idempotencyKey';
 
 const RECONNECT_BASE_MS = 1000;
 const RECONNECT_CAP_MS = 30_000;
+/** A session that lived this long before it closed starts the backoff over; one that dies sooner keeps backing off. */
+const STABLE_SESSION_MS = 30_000;
 const CLIENT_INFO = { name: 'durachat', version: '1.0.0' };
 
 export interface McpLog {
@@ -68,6 +70,7 @@ export class McpConnection {
   private opening?: Promise<Client>;
   private tools?: Tool[];
   private reconnectAttempts = 0;
+  private connectedAt = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -94,6 +97,7 @@ export class McpConnection {
 
   /** The live client, connecting first when there is none (joins a connect already under way). */
   connect(signal?: AbortSignal): Promise<Client> {
+    this.lastUsedAt = Date.now();
     if (this.closed) return Promise.reject(new ToolUnavailableError(`MCP server '${this.serverName}': connection closed`));
     if (this.client && this.state === 'connected') return Promise.resolve(this.client);
     this.opening ??= this.open().finally(() => (this.opening = undefined));
@@ -126,7 +130,8 @@ export class McpConnection {
       throw new ToolUnavailableError(`MCP server '${serverName}': connection closed`);
     }
     this.client = client;
-    this.reconnectAttempts = 0;
+    this.connectedAt = Date.now();
+    this.lastUsedAt = this.connectedAt;
     this.lastError = undefined;
     this.options.log.info({ server: serverName, tools: this.tools.length }, 'MCP server connected');
     this.state = 'connected';
@@ -160,6 +165,7 @@ export class McpConnection {
     if (client !== this.client) return;
     this.client = undefined;
     this.tools = undefined;
+    if (Date.now() - this.connectedAt >= STABLE_SESSION_MS) this.reconnectAttempts = 0;
     this.options.log.warn({ server: this.serverName }, 'MCP server connection closed');
     this.setState('disconnected');
     this.scheduleReconnect();
@@ -218,7 +224,8 @@ export class McpConnection {
           // Progress resets the per-request timer; the hard bound is `hardLimit` (not the SDK's maxTotalTimeout,
           // which is only checked when progress arrives and would report the wrong limit).
           resetTimeoutOnProgress: true,
-          ...(onProgress ? { onprogress: ({ progress, total, message }) => onProgress({ progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) }) } : {}),
+          // Always asked for, even with no listener: a server that reports progress keeps its call alive.
+          onprogress: ({ progress, total, message }) => onProgress?.({ progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) }),
         },
       );
       return toToolResult(result as Parameters<typeof toToolResult>[0]);

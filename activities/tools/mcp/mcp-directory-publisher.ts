@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import type { McpServersConfig } from '../../../shared/mcp-config.ts';
+import { findMcpServer, type McpServersConfig } from '../../../shared/mcp-config.ts';
 import type { RedisKeys } from '../../../shared/redis-keys.ts';
 import type { McpLog } from './mcp-connection.ts';
 import {
@@ -60,7 +60,7 @@ export async function startMcpDirectoryPublisher(options: McpDirectoryPublisherO
     } catch {
       return;
     }
-    if (!servers[request.serverName]) return;
+    if (!findMcpServer(servers, request.serverName)) return;
     log.info({ server: request.serverName, userId: request.userId }, 'MCP server reinitialize requested');
     pool.reinitialize(request.serverName, request.userId).then(
       async () => {

@@ -1,5 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { isPerUserServer, type McpServersConfig } from '../../../shared/mcp-config.ts';
+import { findMcpServer, isPerUserServer, type McpServersConfig } from '../../../shared/mcp-config.ts';
 import { MCP_DELIMITER, type RunnableTool, type ToolCallContext, type ToolResult } from '../tool-types.ts';
 import { McpConnection, type McpConnectionState, type McpLog } from './mcp-connection.ts';
 import { McpUserValuesMissingError, withUserValues } from './user-server-config.ts';
@@ -65,7 +65,7 @@ export function createMcpPool(options: McpPoolOptions) {
   /** The connection for this server (and user), created on first use. */
   async function connectionFor(serverName: string, userId?: string): Promise<McpConnection> {
     if (closed) throw new Error('MCP pool is closed');
-    if (!servers[serverName]) throw new Error(`Unknown MCP server '${serverName}'`);
+    if (!findMcpServer(servers, serverName)) throw new Error(`Unknown MCP server '${serverName}'`);
     const key = keyOf(serverName, userId);
     const existing = connections.get(key);
     if (existing) return existing;
@@ -117,7 +117,8 @@ export function createMcpPool(options: McpPoolOptions) {
   const idleSweep = setInterval(() => {
     const now = Date.now();
     for (const [key, connection] of connections) {
-      if (!perUser(connection.serverName) || connection.inFlight > 0 || now - connection.lastUsedAt < idleTimeoutMs) continue;
+      const busy = connection.inFlight > 0 || connection.state === 'connecting';
+      if (!perUser(connection.serverName) || busy || now - connection.lastUsedAt < idleTimeoutMs) continue;
       connections.delete(key);
       void connection.close();
     }
@@ -139,7 +140,7 @@ export function createMcpPool(options: McpPoolOptions) {
             const tools = await connection.listTools();
             return tools.map((tool) => runnable(serverName, tool));
           } catch (error) {
-            const tolerated = serverNames === undefined || error instanceof McpUserValuesMissingError || !servers[serverName];
+            const tolerated = serverNames === undefined || error instanceof McpUserValuesMissingError || !findMcpServer(servers, serverName);
             if (!tolerated) throw error;
             log.warn({ server: serverName, err: (error as Error).message }, 'MCP server left out of the tool list');
             return [];
@@ -151,9 +152,30 @@ export function createMcpPool(options: McpPoolOptions) {
 
     status,
 
+    /**
+     * Instructions to add to the system prompt for these servers (`serverInstructions`: a string is used as
+     * is; `true` means the server's own, from its initialize answer, so the server is connected first).
+     */
+    async instructions(userId: string, serverNames: string[]): Promise<Record<string, string>> {
+      const found: Record<string, string> = {};
+      for (const serverName of serverNames) {
+        const setting = findMcpServer(servers, serverName)?.serverInstructions;
+        if (typeof setting === 'string') found[serverName] = setting;
+        if (setting !== true) continue;
+        try {
+          const connection = await connectionFor(serverName, userId);
+          await connection.connect();
+          if (connection.instructions) found[serverName] = connection.instructions;
+        } catch (error) {
+          log.warn({ server: serverName, err: (error as Error).message }, 'MCP server instructions not read');
+        }
+      }
+      return found;
+    },
+
     /** Closes and opens again the server's connection (the user's, for a per-user server; all users' without one). */
     async reinitialize(serverName: string, userId?: string): Promise<void> {
-      if (!servers[serverName]) throw new Error(`Unknown MCP server '${serverName}'`);
+      if (!findMcpServer(servers, serverName)) throw new Error(`Unknown MCP server '${serverName}'`);
       const keys = perUser(serverName) && !userId ? [...connections.keys()].filter((key) => key.startsWith(`${serverName}\n`)) : [keyOf(serverName, userId)];
       await Promise.all(
         keys.map(async (key) => {
