@@ -77,8 +77,9 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     : await Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }).lean<Record<string, unknown>>();
   // An existing conversation gets its one update per run: settings, and updatedAt (the list's order).
   // A new one was just inserted with exactly these settings, so it needs none.
+  // (A new one's timestamps are the run's: within milliseconds of the document's, without reading it back.)
   const conversation = input.isNewConversation
-    ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) }
+    ? { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input), createdAt: input.runCreatedAt ?? new Date().toISOString(), updatedAt: new Date().toISOString() }
     : await Conversation.findOneAndUpdate({ conversationId: input.conversationId, user: input.userId }, { $set: conversationSettings(input) }, { returnDocument: 'after' }).lean<Record<string, unknown>>();
 
   // Charged once the reply is saved and before the end event: the client refetches the balance on `final`.

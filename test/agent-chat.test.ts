@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { ContentTypes, tConversationSchema, tMessageSchema, type TMessageContentParts } from 'librechat-data-provider';
 import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 import { startChatStack, type ChatStack } from './helpers/chat-stack.ts';
 import { foldAsClient } from './helpers/client-fold.ts';
@@ -66,6 +67,14 @@ describe('an agent run over HTTP', () => {
     assert.equal(saved.sender, 'Maths helper');
     assert.equal(final.data.conversation.endpoint, 'agents');
     assert.equal(final.data.conversation.agent_id, agentId);
+
+    // LibreChat's own schemas and content types accept what was saved (contract with librechat-data-provider).
+    tMessageSchema.parse(saved);
+    tConversationSchema.parse(final.data.conversation);
+    const knownTypes = new Set<string>(Object.values(ContentTypes));
+    const parts: TMessageContentParts[] = saved.content;
+    for (const part of parts) assert.ok(knownTypes.has(part.type as string), `content type ${part.type}`);
+    assert.equal((parts[1] as { tool_call: { type: string } }).tool_call.type, ContentTypes.TOOL_CALL);
 
     // Reloaded from the database the same way.
     const messages = await http.get(`/api/messages/${final.data.conversation.conversationId}`, { token: alice.token });
