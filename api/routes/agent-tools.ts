@@ -24,6 +24,12 @@ export async function agentToolRoutes(app: FastifyInstance, options: { directory
   app.get('/:toolId/auth', async (request) => {
     const { toolId } = parseInput(toolParams, request.params);
     if (BUILTIN_TOOLS.some((tool) => tool.pluginKey === toolId)) return { authenticated: true };
+    // Capabilities durachat does not run yet, answered as LibreChat does without them configured (the
+    // client asks whatever /api/endpoints says).
+    if (toolId === 'web_search') {
+      return { authenticated: false, authTypes: [['providers', 'user_provided'], ['scrapers', 'user_provided'], ['rerankers', 'system_defined']] };
+    }
+    if (toolId === 'execute_code') return { authenticated: true, message: 'system_defined' };
     const mcp = await directory.toolAuth(authenticatedUser(request).id, toolId);
     if (!mcp) throw new NotFoundError(`Tool '${toolId}' not found`);
     return mcp;
