@@ -83,7 +83,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
     });
     const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
     try {
-      const tools = await deps.toolbox.definitions(input.userId, input.agent.tools);
+      const [tools, serverInstructions] = await Promise.all([deps.toolbox.definitions(input.userId, input.agent.tools), deps.toolbox.instructions(input.userId, input.agent.tools)]);
       const earlier = writer.events.map((item) => item.event).filter((event) => belongsToStep(event, input.responseMessageId, stepNumber));
       const alreadyStreamed = earlier.filter((event) => event.type === 'text').map((event) => (event as { text: string }).text).join('');
       const sentArguments = new Map<string, number>();
@@ -99,7 +99,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
         lastEvent && (lastEvent.type === 'text' || lastEvent.type === 'reasoning') && earlier.includes(lastEvent) ? { kind: lastEvent.type, stepId: lastEvent.stepId } : undefined;
 
       // The agent's instructions lead the system text (they are the agent's, not the conversation's settings).
-      const system = [input.agent.instructions, input.parameters.system].filter(Boolean).join('\n\n') || undefined;
+      const system = [input.agent.instructions, input.parameters.system, serverInstructions].filter(Boolean).join('\n\n') || undefined;
       const promptInput = { ...input, parameters: { ...input.parameters, system } };
       const messages: PromptMessage[] = [...(await buildPrompt(promptInput, endpoint, deps, context.cancellationSignal)), ...transcriptMessages(request.transcript)];
       if (alreadyStreamed) {

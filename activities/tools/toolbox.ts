@@ -4,6 +4,8 @@ import { MCP_DELIMITER, ToolUnavailableError, type RunnableTool } from './tool-t
 /** What an MCP pool offers the toolbox (activities/tools/mcp/). */
 export interface McpToolSource {
   tools(userId: string, serverNames?: string[]): Promise<RunnableTool[]>;
+  /** `serverInstructions` of these servers, by server (for the system prompt). */
+  instructions?(userId: string, serverNames: string[]): Promise<Record<string, string>>;
 }
 
 export interface Toolbox {
@@ -11,6 +13,8 @@ export interface Toolbox {
   definitions(userId: string, allowed: string[]): Promise<ToolDefinition[]>;
   /** The tool a model's call names, if the agent has it; throws ToolUnavailableError when its server cannot be reached. */
   find(userId: string, allowed: string[], name: string): Promise<RunnableTool | undefined>;
+  /** What the agent's MCP servers ask to be told to the model (`serverInstructions`), as system text. */
+  instructions(userId: string, allowed: string[]): Promise<string | undefined>;
 }
 
 const ALL_TOOLS_OF_SERVER = `sys__all__sys${MCP_DELIMITER}`;
@@ -61,6 +65,13 @@ export function createToolbox(options: { builtins: Map<string, RunnableTool>; mc
       return [...builtins, ...fromMcp]
         .map((tool) => tool.definition)
         .filter((definition) => !seen.has(definition.name) && seen.add(definition.name));
+    },
+    async instructions(userId, allowed) {
+      const servers = [...mcpServersOf(allowed).keys()];
+      if (servers.length === 0 || !options.mcp?.instructions) return undefined;
+      const found = await options.mcp.instructions(userId, servers);
+      const texts = Object.entries(found).map(([server, text]) => `Instructions for the tools of MCP server ${server}:\n${text}`);
+      return texts.length > 0 ? texts.join('\n\n') : undefined;
     },
     async find(userId, allowed, name) {
       const builtin = options.builtins.get(name);
