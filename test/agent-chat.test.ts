@@ -165,6 +165,18 @@ describe('an agent run over HTTP', () => {
     assert.ok(!keys.includes('crash_mcp_durachat-tools'), 'fault tools only exist with DURACHAT_MCP_FAULTS=1');
   });
 
+  test.each(['demo-claude', 'demo-gemini', 'demo-bedrock'])('an agent on %s (its own SDK and wire protocol) calls the tool and answers with its result', async (provider) => {
+    const created = await http.post('/api/agents', { token: alice.token, body: { name: `On ${provider}`, provider, model: 'demo-fast', tools: ['calculator'] } });
+    assert.equal(created.status, 201);
+    const result = await agentChat(alice.token, { agent_id: created.body.id, text: `multiply [tool=calculator arg.input=6*7 tokens=5]` });
+    assert.equal(result.completed, true, JSON.stringify(result.events.at(-1)?.data));
+    const saved = finalEvent(result.events)!.data.responseMessage;
+    assert.deepEqual(saved.content.filter((part: { type: string }) => part.type !== 'think').map((part: { type: string }) => part.type), ['text', 'tool_call', 'text']);
+    assert.equal(saved.content.find((part: { type: string }) => part.type === 'tool_call').tool_call.output, '42');
+    assert.match(saved.content.at(-1).text, /^Tool calculator said: 42/);
+    assert.deepEqual(saved.content, foldAsClient(result.events));
+  });
+
   test('another user\'s agent is not found; the agents endpoint needs an agent id', async () => {
     const foreign = await agentChat(mallory.token, { text: 'hi' });
     assert.equal(foreign.status, 404);
