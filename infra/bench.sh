@@ -2,6 +2,7 @@
 # `npm run bench`: install what is missing, then run the benchmark (bench/README.md).
 # `npm run bench -- --scale-out [...]`: the scale-out benchmark instead (bench/scale-out.ts).
 # `npm run bench -- --idle-followers [...]`: the idle-followers benchmark instead (bench/idle-followers.ts).
+# `npm run bench -- --tool-overhead [...]`: per-tool-call overhead of agent runs (bench/tool-call-overhead.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
@@ -11,6 +12,7 @@ for argument in "$@"; do
   case "$argument" in
     --scale-out) entry=bench/scale-out.ts ;;
     --idle-followers) entry=bench/idle-followers.ts ;;
+    --tool-overhead) entry=bench/tool-call-overhead.ts ;;
     *) args+=("$argument") ;;
   esac
 done
