@@ -83,8 +83,10 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
     });
     const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
     try {
+      const earlierItems = writer.events.filter((item) => belongsToStep(item.event, input.responseMessageId, stepNumber));
+      const earlier = earlierItems.map((item) => item.event);
+      writer.heartbeatFrom(earlierItems[0]?.seq ?? writer.lastSeq + 1);
       const [tools, serverInstructions] = await Promise.all([deps.toolbox.definitions(input.userId, input.agent.tools), deps.toolbox.instructions(input.userId, input.agent.tools)]);
-      const earlier = writer.events.map((item) => item.event).filter((event) => belongsToStep(event, input.responseMessageId, stepNumber));
       const alreadyStreamed = earlier.filter((event) => event.type === 'text').map((event) => (event as { text: string }).text).join('');
       const sentArguments = new Map<string, number>();
       for (const event of earlier) if (event.type === 'tool_call') sentArguments.set(event.callId, (sentArguments.get(event.callId) ?? 0) + event.argumentsDelta.length);

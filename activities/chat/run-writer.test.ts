@@ -81,3 +81,18 @@ test('an attempt that starts on an empty stream rebuilds it from the previous at
   // The earlier attempt is fenced out from here on.
   await assert.rejects(first.append({ type: 'text', stepId, text: ' stale' }), /newer attempt/);
 });
+
+test('heartbeatFrom keeps the heartbeat to one step\'s events; a step id other than the reply\'s first survives the round trip', async () => {
+  const input = runInput();
+  const first = messageStepId(input.responseMessageId);
+  const writer = await open(input, 'attempt-1');
+  await writer.append({ type: 'text', stepId: first, text: 'step one' });
+  writer.heartbeatFrom(writer.lastSeq + 1);
+  await writer.append({ type: 'text', stepId: `${first}_2_0`, text: 'step two' });
+  const heartbeat = JSON.parse(JSON.stringify(writer.progress()));
+  assert.equal(heartbeat.entries.length, 1, 'only the later step');
+  await redis.del(keys.chatStream(input.streamId), keys.streamWriterFence(input.streamId));
+  const successor = await open(input, 'attempt-2', heartbeat);
+  assert.deepEqual(successor.events.map((item) => item.seq), [1, 3]);
+  assert.deepEqual(successor.events[1]!.event, { type: 'text', stepId: `${first}_2_0`, text: 'step two' });
+});

@@ -118,6 +118,7 @@ export async function openRunWriter(options: RunWriterOptions) {
 
   let cachedProgress: AttemptProgress = { entries: [] };
   let progressFor = -1;
+  let progressFromSeq = 2;
 
   return {
     /** Every event of the run so far, in order (including the ones earlier attempts wrote). */
@@ -130,10 +131,19 @@ export async function openRunWriter(options: RunWriterOptions) {
     /** The heartbeat details; rebuilt only when events were added since the last call. */
     progress(): AttemptProgress {
       if (progressFor !== events.length) {
-        cachedProgress = encodeProgress(events.slice(1), messageStepId(input.responseMessageId));
+        cachedProgress = encodeProgress(events.filter((item) => item.seq >= progressFromSeq), messageStepId(input.responseMessageId));
         progressFor = events.length;
       }
       return cachedProgress;
+    },
+    /**
+     * Heartbeat only the events from this one on (an agent's model step: its own events, not the whole
+     * run's, which can be large and are sent every second). A successor that finds the stream lost then
+     * rebuilds only those: a rare double failure (Redis and the worker at once) loses earlier steps' events.
+     */
+    heartbeatFrom(seq: number): void {
+      progressFromSeq = Math.max(2, seq);
+      progressFor = -1;
     },
     /** Appends the next event; fenced (a newer attempt wins), rebuilt if Redis lost the stream. */
     async append(event: RunEvent): Promise<void> {
