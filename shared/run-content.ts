@@ -34,14 +34,15 @@ export function foldReply(events: Iterable<RunEvent>, options: { prefixText?: st
       // A tool step makes its part at once (as the client does on on_run_step), so positions agree even for a call with no arguments.
       for (const call of event.toolCalls ?? []) {
         if (toolCalls.has(call.id)) continue;
-        const part: Extract<ContentPart, { type: 'tool_call' }> = { type: 'tool_call', tool_call: { id: call.id, name: call.name, args: '' } };
+        // `type` inside the call too: the client copies it from the step's tool_calls, so an unfinished call is saved as it was shown.
+        const part: Extract<ContentPart, { type: 'tool_call' }> = { type: 'tool_call', tool_call: { id: call.id, name: call.name, args: '', type: 'tool_call' } };
         toolCalls.set(call.id, part);
         content.push(part);
       }
     } else if (event.type === 'tool_call') {
       let part = toolCalls.get(event.callId);
       if (!part) {
-        part = { type: 'tool_call', tool_call: { id: event.callId, name: event.name, args: '' } };
+        part = { type: 'tool_call', tool_call: { id: event.callId, name: event.name, args: '', type: 'tool_call' } };
         toolCalls.set(event.callId, part);
         content.push(part);
       }

@@ -169,8 +169,11 @@ export function planReply(model: string, allMessages: ChatMessage[], offeredTool
   const sequence = toolGroup ? [toolGroup.tool!, ...(toolGroup.then ? [toolGroup.then] : [])] : [];
   const roundsDone = toolRoundsSinceUser(messages);
   const rounds = Math.min(Number(toolGroup?.rounds ?? sequence.length), 10_000);
-  // Results are quoted (the last round's), so a test sees that each result reached the model.
-  const lastResults = results.slice(results.length - (messages.filter((message) => message.role === 'tool').length > 0 ? countLastRoundResults(messages) : 0));
+  // Results are quoted (the last round's), so a test sees that each result reached the model. A partial answer
+  // being continued (a trailing assistant message without calls) answers the same round: same quotes.
+  const trailing = messages.at(-1);
+  const answered = trailing?.role === 'assistant' && !trailing.toolCalls?.length ? messages.slice(0, -1) : messages;
+  const lastResults = results.slice(results.length - (answered.filter((message) => message.role === 'tool').length > 0 ? countLastRoundResults(answered) : 0));
   const quotes = lastResults.map((result) => `Tool ${result.name ?? result.toolCallId ?? 'unknown'} said: ${result.content.slice(0, 200)}\n`);
   const toolCalls =
     toolGroup && roundsDone < rounds
