@@ -80,3 +80,10 @@ export function modelStepId(responseMessageId: string, stepNumber: number, segme
 export function toolStepId(callId: string): string {
   return `step_${callId}`;
 }
+
+/** What a publish needs of its run: the ids (not the user's text or the agent's instructions). */
+export type StreamRef = Pick<ChatRunInput, 'streamId' | 'userId' | 'conversationId' | 'responseMessageId' | 'runCreatedAt'>;
+
+export function streamRefOf(input: ChatRunInput): StreamRef {
+  return { streamId: input.streamId, userId: input.userId, conversationId: input.conversationId, responseMessageId: input.responseMessageId, runCreatedAt: input.runCreatedAt };
+}

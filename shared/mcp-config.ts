@@ -38,6 +38,8 @@ const commonShape = {
       initialIntervalMs: z.number().int().min(0).max(600_000).default(1000),
     })
     .optional(),
+  /** durachat's extension: one tool call's hard bound in ms, however much progress it reports (default an hour). */
+  toolMaxDurationMs: z.number().int().min(1000).max(6 * 3_600_000).optional(),
 };
 
 const stdioSchema = z.object({

@@ -36,10 +36,27 @@ if type(added) == 'table' and added.err and not string.find(added.err, 'equal or
 return 1
 `;
 
+/**
+ * An attempt claims the fence and reads the stream in one step, unless the run is closed (then it gets
+ * `{0}` and writes nothing): a late writer can never reopen a run whose final event is written.
+ */
+export const CLAIM_FENCE_SCRIPT = `
+if redis.call('GET', KEYS[2]) == '${CLOSED_FENCE}' then return {0} end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return {1, redis.call('XRANGE', KEYS[1], '-', '+')}
+`;
+
 /** Defined on every client by shared/redis-client.ts. */
 type FencedRedis = Redis & {
   durachatFencedAppend(stream: string, fence: string, owner: string, seq: number, data: string): Promise<number>;
+  durachatClaimFence(stream: string, fence: string, owner: string, expireSeconds: number): Promise<[0] | [1, Array<[string, string[]]>]>;
 };
+
+/** Claims the fence for `owner` and reads the stream; `closed` when the run has been closed. */
+export async function claimFence(redis: Redis, stream: string, fence: string, owner: string, expireSeconds: number): Promise<{ closed: true } | { closed: false; items: SequencedEvent[] }> {
+  const result = await (redis as FencedRedis).durachatClaimFence(stream, fence, owner, expireSeconds);
+  return result[0] === 0 ? { closed: true } : { closed: false, items: parseEntries(result[1] ?? []) };
+}
 
 export async function appendFenced(redis: Redis, stream: string, fence: string, owner: string, item: SequencedEvent): Promise<AppendResult> {
   const result = await (redis as FencedRedis).durachatFencedAppend(stream, fence, owner, item.seq, JSON.stringify(item.event));

@@ -177,6 +177,20 @@ describe('an agent run over HTTP', () => {
     assert.deepEqual(saved.content, foldAsClient(result.events));
   });
 
+  test('continuing an agent\'s reply is refused with a reason (its tool calls cannot be extended as text)', async () => {
+    const first = await agentChat(alice.token, { text: 'short [tool=calculator arg.input=1+1 tokens=3]' });
+    const final = finalEvent(first.events)!.data;
+    const refused = await agentChat(alice.token, {
+      text: '',
+      conversationId: final.conversation.conversationId,
+      parentMessageId: final.requestMessage.messageId,
+      isContinued: true,
+      responseMessageId: final.responseMessage.messageId,
+    });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.message, /cannot be continued; regenerate it instead/);
+  });
+
   test('another user\'s agent is not found; the agents endpoint needs an agent id', async () => {
     const foreign = await agentChat(mallory.token, { text: 'hi' });
     assert.equal(foreign.status, 404);

@@ -245,6 +245,7 @@ describe('duplicating and deleting', () => {
   test('duplicate: a copy owned by the caller, named with the date, only the context resource, its own history', async () => {
     const agent = await createAgent(alice.token, {
       name: 'Researcher',
+      instructions: 'Secret method: cite three sources.',
       tool_resources: { context: { file_ids: ['file-1'] }, file_search: { file_ids: ['file-2'] } },
     });
     await http.patch(`/api/agents/${agent.id}`, { token: alice.token, body: { description: 'Two versions' } });
@@ -264,7 +265,12 @@ describe('duplicating and deleting', () => {
     const bobsCopy = await http.post(`/api/agents/${agent.id}/duplicate`, { token: bob.token });
     assert.equal(bobsCopy.status, 201);
     assert.equal(bobsCopy.body.agent.author, bob.user.id);
-    assert.equal((await http.get(`/api/agents/${bobsCopy.body.agent.id}/expanded`, { token: bob.token })).status, 200);
+    const bobsExpanded = await http.get(`/api/agents/${bobsCopy.body.agent.id}/expanded`, { token: bob.token });
+    assert.equal(bobsExpanded.status, 200);
+    // The instructions a viewer cannot read on the original do not come with a viewer's copy.
+    assert.equal(bobsExpanded.body.instructions ?? undefined, undefined);
+    const alicesExpanded = await http.get(`/api/agents/${copy.id}/expanded`, { token: alice.token });
+    assert.equal(alicesExpanded.body.instructions, 'Secret method: cite three sources.', 'an editor\'s copy keeps them');
   });
 
   test('delete needs the DELETE bit, removes the ACL entries, and the agent is gone', async () => {

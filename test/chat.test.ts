@@ -144,6 +144,9 @@ describe('a chat turn', () => {
     const budget = { maxContextTokens: 400, maxOutputTokens: 50, promptPrefix: 'You are terse.' };
     const first = finalEvent((await chat(alice.token, { text: long('first'), conversationId: null, ...budget })).events)!.data;
     const conversationId = first.conversation.conversationId;
+    // The first turn's title is asked of the same provider after its final event: wait for it, so the
+    // provider's last request is the second turn's prompt.
+    await http.get(`/api/convos/gen_title/${conversationId}`, { token: alice.token });
     const second = finalEvent((await chat(alice.token, { text: long('second'), conversationId, parentMessageId: first.responseMessage.messageId, ...budget })).events)!.data;
     const prompt = stack.provider.lastMessages();
     assert.deepEqual(prompt[0], { role: 'system', content: 'You are terse.' });

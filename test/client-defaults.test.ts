@@ -83,10 +83,12 @@ describe('feature-off answers', () => {
     fileConfigSchema.parse((await http.get('/api/files/config', { token })).body);
   });
 
-  test('GET /api/agents/tools/:toolId/auth answers 404 for a tool LibreChat does not know', async () => {
-    const response = await http.get('/api/agents/tools/calculator/auth', { token });
+  test('GET /api/agents/tools/:toolId/auth: 404 for a tool nobody offers, authenticated for a built-in one', async () => {
+    const response = await http.get('/api/agents/tools/no_such_tool/auth', { token });
     assert.equal(response.status, 404);
     assert.equal(response.body.message, 'Tool not found');
+    const builtin = await http.get('/api/agents/tools/calculator/auth', { token });
+    assert.deepEqual(builtin.body, { authenticated: true });
   });
 
   test('GET /api/endpoints/token-config gives each configured model its context window', async () => {

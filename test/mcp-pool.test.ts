@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { createMcpPool, type McpPool } from '../activities/tools/mcp/mcp-pool.ts';
-import { ToolUnavailableError, type ToolCallContext, type ToolProgress } from '../activities/tools/tool-types.ts';
+import { ToolDeadlineError, ToolUnavailableError, type ToolCallContext, type ToolProgress } from '../activities/tools/tool-types.ts';
 import { mcpServersSchema } from '../shared/mcp-config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -266,7 +266,7 @@ describe('durachat-tools faults over stdio', () => {
     assert.equal(progress[0]!.message, 'step 1 of 6');
 
     const started = Date.now();
-    await assert.rejects(slowCount!.call({ seconds: 10, steps: 20 }, context({ timeoutMs: 2000 })), (error: Error) => error instanceof ToolUnavailableError && /within 2000 ms/.test(error.message));
+    await assert.rejects(slowCount!.call({ seconds: 10, steps: 20 }, context({ timeoutMs: 2000 })), (error: Error) => error instanceof ToolDeadlineError && /did not finish within 2000 ms/.test(error.message));
     assert.ok(Date.now() - started < 3500);
   });
 

@@ -153,6 +153,15 @@ describe('MCP routes', () => {
     assert.equal(status, 200);
     assert.deepEqual(body, { success: true, message: "MCP server 'tools' reinitialized", serverName: 'tools', oauthRequired: false, oauthUrl: null });
     assert.ok(seen.includes('connecting') && seen.at(-1) === 'connected', `states seen: ${seen.join(', ')}`);
+    // Alice is the first account (ADMIN). Bob is not: a shared server that works is not torn down for him
+    // (other users' calls would break); he is told it is connected.
+    await waitFor(async () => (await stateOf(bob.token, 'tools')) === 'connected');
+    const untouched: string[] = [];
+    const stopWatchingBob = pool.onChange(() => untouched.push(pool.status().tools!));
+    const byBob = await http.post('/api/mcp/tools/reinitialize', { token: bob.token });
+    stopWatchingBob();
+    assert.deepEqual(byBob.body, { success: true, message: "MCP server 'tools' is connected", serverName: 'tools', oauthRequired: false, oauthUrl: null });
+    assert.ok(!untouched.includes('connecting'), `states seen: ${untouched.join(', ')}`);
     assert.equal((await http.post('/api/mcp/nope/reinitialize', { token: alice.token })).status, 404);
     const broken = await http.post('/api/mcp/offline/reinitialize', { token: alice.token });
     assert.equal(broken.body.success, false);

@@ -4,6 +4,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   ContinueAsNew,
   continueAsNew,
   isCancellation,
@@ -13,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { toolSource, type AgentLoopState, type AgentRunInput, type ToolPolicy, type TranscriptEntry } from '../shared/agent-run.ts';
+import { streamRefOf, toolSource, type AgentLoopState, type AgentRunInput, type ToolPolicy, type TranscriptEntry } from '../shared/agent-run.ts';
 import type { ReplyOutcome } from '../shared/chat-run.ts';
 import type { ToolOutputEvent, ToolProgressEvent } from '../shared/run-events.ts';
 import type { ModelStepCall } from '../activities/agent/model-step.ts';
@@ -38,9 +39,13 @@ const modelStep: ActivityOptions = {
   },
 };
 
-/** Writing a finished tool's output to the run's stream: quick, retried through a Redis blip. */
+/**
+ * Writing a finished tool's output (or progress) to the run's stream: quick, retried through a Redis blip.
+ * Its bound is longer than the writer rides out a Redis outage (REDIS_OUTAGE_TOLERANCE_MS, 60 s by default),
+ * so an attempt never outlives its timeout and claims the stream after its successor.
+ */
 const publish: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 20 },
 };
 
@@ -53,7 +58,8 @@ const DEFAULT_POLICY: ToolPolicy = { maxDurationMs: 60 * 60_000, maximumAttempts
  */
 function toolCallOptions(policy: ToolPolicy, name: string): ActivityOptions {
   return {
-    startToCloseTimeout: policy.maxDurationMs,
+    // The tool stops itself at its bound and tells the model; this is the backstop for a tool that cannot.
+    startToCloseTimeout: policy.maxDurationMs + 30_000,
     heartbeatTimeout: '20 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: policy.initialIntervalMs, backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: policy.maximumAttempts, nonRetryableErrorTypes: ['ToolRefused'] },
@@ -66,6 +72,29 @@ function describeFailure(error: unknown): string {
   while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure || cause instanceof Error) return cause.message;
   return 'The reply could not be generated.';
+}
+
+/** Calls of one model step run at once up to this many; the model is told about the rest (they are not run). */
+const MAX_PARALLEL_TOOL_CALLS = 16;
+/** Progress is shown only while the history is below this (Temporal's hard limit is 51,200 events). */
+const PROGRESS_HISTORY_CEILING = 20_000;
+/** Tool results carried into later prompts (and continue-as-new) stay under this many characters in all. */
+const TRANSCRIPT_OUTPUT_BUDGET = 400_000;
+
+/**
+ * Keeps the transcript's tool outputs within budget, oldest first: an old output is replaced by a note
+ * (the model still sees that the call was made). Bounds every later model step's input and the state
+ * carried by continue-as-new, well under Temporal's 2 MB payload limit.
+ */
+export function trimTranscript(transcript: TranscriptEntry[]): void {
+  let total = transcript.reduce((sum, entry) => sum + (entry.role === 'tool' ? entry.content.length : entry.content.length + entry.toolCalls.reduce((inner, call) => inner + call.arguments.length, 0)), 0);
+  for (const entry of transcript) {
+    if (total <= TRANSCRIPT_OUTPUT_BUDGET) return;
+    if (entry.role !== 'tool' || entry.content.startsWith('[output omitted')) continue;
+    const note = `[output omitted to keep the run's history bounded: ${entry.content.length} characters]`;
+    total -= entry.content.length - note.length;
+    entry.content = note;
+  }
 }
 
 /** Past this many events the loop continues as new (Temporal's own suggestion comes near 10,000 events / 10 MB; the run never gets there). */
@@ -114,6 +143,9 @@ export async function agentRunWorkflow(input: AgentRunInput, carried?: AgentLoop
         const results = await runToolCalls(input, state.stepNumber, step.toolCalls, publisher);
         state.transcript.push({ role: 'assistant', content: step.text, toolCalls: step.toolCalls.map(({ id, name, arguments: args, signature }) => ({ id, name, arguments: args, ...(signature ? { signature } : {}) })) });
         state.transcript.push(...results);
+        // A stop that came while the step's outputs were being shown must not be carried off into a new run.
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('The run was stopped');
+        trimTranscript(state.transcript);
         if (workflowInfo().historyLength > (input.historyEventsBeforeContinue ?? HISTORY_EVENTS_BEFORE_CONTINUE) || workflowInfo().continueAsNewSuggested) {
           await saved;
           log.info('continuing as new', { streamId: input.streamId, stepNumber: state.stepNumber });
@@ -132,6 +164,7 @@ export async function agentRunWorkflow(input: AgentRunInput, carried?: AgentLoop
     }
   }
   const ended = outcome!;
+  publisher.close();
   await CancellationScope.nonCancellable(async () => {
     await publisher.drained();
     const requestSaved = await saved;
@@ -149,10 +182,13 @@ type Publisher = ReturnType<typeof createPublisher>;
  */
 function createPublisher(input: AgentRunInput) {
   const activities = proxyActivities<Activities>({ ...publish, summary: 'show tool output or progress' });
+  // What a publish needs of the run (not the whole input, which holds the user's text and the agent's instructions).
+  const ref = streamRefOf(input);
   let chain: Promise<unknown> = Promise.resolve();
   const calls = new Map<string, ModelStepCall>();
   const pendingProgress = new Map<string, ToolProgressEvent>();
   let progressQueued = false;
+  let closed = false;
 
   function enqueue(write: () => Promise<unknown>) {
     // Shown even while the run is being stopped (the call did finish); a write that fails for good is
@@ -163,14 +199,20 @@ function createPublisher(input: AgentRunInput) {
     track(call: ModelStepCall) {
       calls.set(call.id, call);
     },
+    /** The call settled (finished, failed or cancelled): no more progress for it. */
+    untrack(callId: string) {
+      calls.delete(callId);
+      pendingProgress.delete(callId);
+    },
     output(event: ToolOutputEvent) {
-      calls.delete(event.callId);
-      pendingProgress.delete(event.callId);
-      enqueue(() => activities.agentPublishEvent(input, event));
+      this.untrack(event.callId);
+      enqueue(() => activities.agentPublishEvent(ref, event));
     },
     progress(update: ToolProgressUpdate) {
       const call = calls.get(update.callId);
-      if (!call) return;
+      // After the loop ended nothing more is written (the run is being closed); and progress, a nicety,
+      // stops before it could crowd the history of a run that stays inside one very long tool call.
+      if (!call || closed || workflowInfo().historyLength > PROGRESS_HISTORY_CEILING) return;
       pendingProgress.set(call.id, { type: 'tool_progress', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, progress: update.progress, total: update.total, message: update.message?.slice(0, 500) });
       if (progressQueued) return;
       progressQueued = true;
@@ -178,8 +220,14 @@ function createPublisher(input: AgentRunInput) {
         progressQueued = false;
         const events = [...pendingProgress.values()];
         pendingProgress.clear();
-        for (const event of events) if (calls.has(event.callId)) await activities.agentPublishEvent(input, event);
+        for (const event of events) if (calls.has(event.callId) && !closed) await activities.agentPublishEvent(ref, event);
       });
+    },
+    /** The loop ended: progress still arriving is dropped. */
+    close() {
+      closed = true;
+      calls.clear();
+      pendingProgress.clear();
     },
     /** Resolves once everything queued so far is written. */
     drained(): Promise<unknown> {
@@ -194,19 +242,26 @@ function createPublisher(input: AgentRunInput) {
  * sees, and the run goes on.
  */
 async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: ModelStepCall[], publisher: Publisher): Promise<TranscriptEntry[]> {
-  for (const call of calls) publisher.track(call);
+  for (const call of calls.slice(0, MAX_PARALLEL_TOOL_CALLS)) publisher.track(call);
   // Settled, not raced: when the run is stopped, every call is let finish cancelling, and every output
   // of a call that did finish is shown, before the run is closed (nothing is written after the end).
   const settled = await Promise.allSettled(
-    calls.map(async (call) => {
-      const policy = input.toolPolicies[toolSource(call.name)] ?? input.toolPolicies.default ?? DEFAULT_POLICY;
-      const tools = proxyActivities<Activities>(toolCallOptions(policy, call.name));
+    calls.map(async (call, position) => {
       let result: { output: string; isError: boolean };
-      try {
-        result = await tools.agentToolCall({ userId: input.userId, allowedTools: input.agent.tools, callId: call.id, name: call.name, arguments: call.arguments, maxDurationMs: policy.maxDurationMs, stepNumber });
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        result = { output: `The tool ${call.name} failed: ${describeFailure(error)}`, isError: true };
+      if (position >= MAX_PARALLEL_TOOL_CALLS) {
+        result = { output: `Not called: at most ${MAX_PARALLEL_TOOL_CALLS} tools are called in one step. Call it in the next step if it is still needed.`, isError: true };
+      } else {
+        // The tool's name is the model's words: only the run's own policies (never an inherited property) apply.
+        const source = toolSource(call.name);
+        const policy = (Object.hasOwn(input.toolPolicies, source) ? input.toolPolicies[source] : undefined) ?? (Object.hasOwn(input.toolPolicies, 'default') ? input.toolPolicies.default : undefined) ?? DEFAULT_POLICY;
+        const tools = proxyActivities<Activities>(toolCallOptions(policy, call.name));
+        try {
+          result = await tools.agentToolCall({ userId: input.userId, allowedTools: input.agent.tools, callId: call.id, name: call.name, arguments: call.arguments, maxDurationMs: policy.maxDurationMs, stepNumber });
+        } catch (error) {
+          publisher.untrack(call.id);
+          if (isCancellation(error)) throw error;
+          result = { output: `The tool ${call.name} failed: ${describeFailure(error)}`, isError: true };
+        }
       }
       publisher.output({ type: 'tool_output', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, arguments: call.arguments, output: result.output });
       return { role: 'tool' as const, toolCallId: call.id, name: call.name, content: result.output, isError: result.isError };

@@ -1,9 +1,8 @@
-import { Context } from '@temporalio/activity';
-import { AGENT_RUN_MAX_DURATION_MS, type AgentRunInput } from '../../shared/agent-run.ts';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { AGENT_RUN_MAX_DURATION_MS, type StreamRef } from '../../shared/agent-run.ts';
 import { runKeyLifetimeSeconds } from '../../shared/chat-run.ts';
 import type { ToolOutputEvent, ToolProgressEvent } from '../../shared/run-events.ts';
-import { CLOSED_FENCE } from '../../shared/run-stream.ts';
-import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
+import { openRunWriter, StreamLostError } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 
 /**
@@ -13,23 +12,32 @@ import type { AgentActivityDependencies } from '../dependencies.ts';
  * finds itself written and adds nothing.
  */
 export function createAgentPublishEvent(deps: AgentActivityDependencies) {
-  return async function agentPublishEvent(input: AgentRunInput, event: ToolOutputEvent | ToolProgressEvent): Promise<void> {
+  return async function agentPublishEvent(ref: StreamRef, event: ToolOutputEvent | ToolProgressEvent): Promise<void> {
     const context = Context.current();
-    // A run already closed (it cannot be, the workflow closes after its publishes; a guard all the same).
-    if ((await deps.redis.get(deps.keys.streamWriterFence(input.streamId))) === CLOSED_FENCE) return;
-    const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
-    const writer = await openRunWriter({
-      redis: deps.redis,
-      keys: deps.keys,
-      runs: deps.runs,
-      input,
-      owner: `${execution.runId}:${event.type}:${event.callId}:${context.info.attempt}`,
-      workflowId: execution.workflowId,
-      lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS),
-      redisOutageToleranceMs: deps.redisOutageToleranceMs,
-      previous: context.info.heartbeatDetails as AttemptProgress | undefined,
-      log: context.log,
-    });
+    const execution = context.info.workflowExecution ?? { workflowId: ref.streamId, runId: ref.streamId };
+    let writer;
+    try {
+      writer = await openRunWriter({
+        redis: deps.redis,
+        keys: deps.keys,
+        runs: deps.runs,
+        // No `created`: a publish never rebuilds a lost stream from its first event alone (that would write a
+        // stream without the run's earlier steps); the next model step rebuilds what its heartbeat holds.
+        input: { streamId: ref.streamId, userId: ref.userId, conversationId: ref.conversationId, responseMessageId: ref.responseMessageId, runCreatedAt: ref.runCreatedAt },
+        owner: `${execution.runId}:${event.type}:${event.callId}:${context.info.attempt}`,
+        workflowId: execution.workflowId,
+        lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS),
+        redisOutageToleranceMs: deps.redisOutageToleranceMs,
+        log: context.log,
+      });
+    } catch (error) {
+      // Closed: the run ended meanwhile, nothing more is shown. Lost: Redis lost the stream; not retried.
+      if ((error instanceof ApplicationFailure && error.type === 'RunClosed') || error instanceof StreamLostError) {
+        context.log.warn('tool event not shown', { streamId: ref.streamId, callId: event.callId, reason: (error as Error).message });
+        return;
+      }
+      throw error;
+    }
     if (writer.events.some((item) => item.event.type === 'tool_output' && item.event.callId === event.callId)) return;
     await writer.append(event);
   };

@@ -1,7 +1,7 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { MAX_TOOL_OUTPUT_CHARS } from '../../shared/agent-run.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
-import type { ToolProgress, ToolResult } from '../tools/tool-types.ts';
+import { ToolDeadlineError, type ToolProgress, type ToolResult } from '../tools/tool-types.ts';
 import { toolProgressSignal } from '../../workflows/agent-run-signals.ts';
 
 // Cancellation reaches an activity only through a heartbeat: stopping a run mid-tool is as prompt as this.
@@ -100,7 +100,7 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
       return { output: bounded(result.output), isError: result.isError };
     } catch (error) {
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? error;
-      if (error instanceof ApplicationFailure) throw error;
+      if (error instanceof ToolDeadlineError) return { output: `${error.message}; it was stopped.`, isError: true };
       throw error;
     } finally {
       clearInterval(heartbeat);

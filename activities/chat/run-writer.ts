@@ -4,7 +4,7 @@ import type { ChatRunInput } from '../../shared/chat-run.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import { messageStepId, type RunEvent, type SequencedEvent } from '../../shared/run-events.ts';
 import type { RunRegistry } from '../../shared/run-registry.ts';
-import { appendFenced, parseEntries, rebuildStream } from '../../shared/run-stream.ts';
+import { appendFenced, claimFence, parseEntries, rebuildStream } from '../../shared/run-stream.ts';
 
 /**
  * What an attempt heartbeats: the run's events after `created`, so a successor can rebuild a stream Redis
@@ -30,6 +30,11 @@ export function decodeProgress(progress: AttemptProgress | undefined, stepId: st
   );
 }
 
+/** The stream is gone and this writer has nothing to rebuild it from (a publish of an agent run): retried, and logged. */
+export class StreamLostError extends Error {
+  override name = 'StreamLostError';
+}
+
 /** Redis could not be reached for longer than the writer waits: retried by Temporal like any transient failure. */
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
@@ -39,7 +44,8 @@ export interface RunWriterOptions {
   redis: Redis;
   keys: RedisKeys;
   runs: RunRegistry;
-  input: ChatRunInput;
+  /** The run: its ids, and `created` (without it a lost stream is not rebuilt: the writer fails, retryably). */
+  input: Pick<ChatRunInput, 'streamId' | 'userId' | 'conversationId' | 'responseMessageId' | 'runCreatedAt'> & { created?: ChatRunInput['created'] };
   /** Unique per attempt: the fence value. */
   owner: string;
   workflowId: string;
@@ -65,10 +71,11 @@ export async function openRunWriter(options: RunWriterOptions) {
   const { redis, keys, input, owner, log } = options;
   const streamKey = keys.chatStream(input.streamId);
   const fenceKey = keys.streamWriterFence(input.streamId);
-  const created: SequencedEvent = { seq: 1, event: input.created };
-  let events: SequencedEvent[] = [created];
+  const created: SequencedEvent | undefined = input.created ? { seq: 1, event: input.created } : undefined;
+  let events: SequencedEvent[] = created ? [created] : [];
 
   async function rebuild(reason: string) {
+    if (!created) throw new StreamLostError(`The run's stream is gone (${reason}) and this writer cannot rebuild it`);
     log.warn('rebuilding the run stream', { streamId: input.streamId, reason, events: events.length });
     await rebuildStream(redis, streamKey, fenceKey, owner, events, options.lifetimeSeconds);
     await options.runs.register({
@@ -91,7 +98,7 @@ export async function openRunWriter(options: RunWriterOptions) {
       try {
         return await operation();
       } catch (error) {
-        if (error instanceof ApplicationFailure) throw error;
+        if (error instanceof ApplicationFailure || error instanceof StreamLostError) throw error;
         if (Date.now() >= deadline) throw new RedisUnavailableError(`Redis unavailable for over ${Math.round(options.redisOutageToleranceMs / 1000)} s: ${(error as Error).message}`);
         log.warn('Redis write failed; retrying', { streamId: input.streamId, error: (error as Error).message });
         await sleep(wait);
@@ -100,19 +107,18 @@ export async function openRunWriter(options: RunWriterOptions) {
     }
   }
 
-  // Claim the fence; from here on an earlier attempt still running somewhere is fenced out.
-  const existing = await withRedis(async () => {
-    const [, stream] = (await redis.multi().set(fenceKey, owner, 'EX', options.lifetimeSeconds).xrange(streamKey, '-', '+').exec()) ?? [];
-    if (stream?.[0]) throw stream[0];
-    return readEventsFromRaw(stream?.[1]);
-  });
+  // Claim the fence; from here on an earlier attempt still running somewhere is fenced out. A closed run
+  // is never reopened: its final event is written.
+  const claimed = await withRedis(() => claimFence(redis, streamKey, fenceKey, owner, options.lifetimeSeconds));
+  if (claimed.closed) throw ApplicationFailure.nonRetryable('The run is already closed', 'RunClosed');
+  const existing = claimed.items;
   if (existing.length > 0 && existing[0]!.seq === 1) {
     events = existing;
   } else {
     // The stream is gone (Redis lost it) or was never there: rebuild from the previous attempt's
     // heartbeat, if any, else from `created` alone.
     const previous = decodeProgress(options.previous, messageStepId(input.responseMessageId)).filter((item) => item.seq > 1);
-    if (previous.length > 0) events = [created, ...previous];
+    if (previous.length > 0 && created) events = [created, ...previous];
     await withRedis(() => rebuild(existing.length === 0 ? 'stream missing at attempt start' : 'stream lacks its first event'));
   }
 
@@ -158,8 +164,5 @@ export async function openRunWriter(options: RunWriterOptions) {
   };
 }
 
-function readEventsFromRaw(raw: unknown): SequencedEvent[] {
-  return Array.isArray(raw) ? parseEntries(raw as Array<[string, string[]]>) : [];
-}
 
 export type RunWriter = Awaited<ReturnType<typeof openRunWriter>>;

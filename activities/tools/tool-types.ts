@@ -39,3 +39,8 @@ export interface RunnableTool {
 export class ToolUnavailableError extends Error {
   override name = 'ToolUnavailableError';
 }
+
+/** The call ran past its hard bound (ToolCallContext.timeoutMs): the model is told; not retried (it would run as long again). */
+export class ToolDeadlineError extends Error {
+  override name = 'ToolDeadlineError';
+}

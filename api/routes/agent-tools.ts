@@ -31,7 +31,7 @@ export async function agentToolRoutes(app: FastifyInstance, options: { directory
     }
     if (toolId === 'execute_code') return { authenticated: true, message: 'system_defined' };
     const mcp = await directory.toolAuth(authenticatedUser(request).id, toolId);
-    if (!mcp) throw new NotFoundError(`Tool '${toolId}' not found`);
+    if (!mcp) throw new NotFoundError('Tool not found');
     return mcp;
   });
 }

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
-import { ConflictError, NotFoundError, RateLimitError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../shared/errors.ts';
+import { roleDefinitions } from '../../shared/roles.ts';
 import type { AgentForRun } from '../../shared/agent-run.ts';
 import { agentParameters, definedOnly } from '../services/agent-parameters.ts';
 import type { ConversationParameters } from '../../shared/chat-run.ts';
@@ -133,8 +134,11 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     parameters: ConversationParameters,
   ): Promise<{ endpoint: string; model: string; parameters: ConversationParameters; agent?: AgentForRun }> {
     const recursion = options.endpoints.agents;
+    // Tools (built-in and MCP) are the YAML's `tools` capability, as in LibreChat: without it agents answer without tools.
+    const toolsAllowed = recursion.capabilities.includes('tools');
     if (endpointName === 'agents' || agentId) {
       if (!agentId) throw new ValidationError('agent_id: is required on the agents endpoint');
+      if (!roleDefinitions[user.role]?.permissions.AGENTS.USE) throw new ForbiddenError('Forbidden: Insufficient permissions');
       const agent = options.agents ? await options.agents.loadAgentForRun(user, agentId) : null;
       if (!agent) throw new NotFoundError('Agent not found');
       const limit = Math.min(agent.recursion_limit ?? recursion.recursionLimit, recursion.maxRecursionLimit);
@@ -142,13 +146,14 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
         endpoint: agent.provider,
         model: agent.model,
         parameters: { ...agentParameters(agent.model_parameters), ...definedOnly(parameters) },
-        agent: { id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: agent.tools ?? [], recursionLimit: Math.max(1, limit) },
+        agent: { id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: toolsAllowed ? (agent.tools ?? []) : [], recursionLimit: Math.max(1, limit) },
       };
     }
     if (!model) throw new ValidationError('model: is required');
     const servers = [...new Set(mcpServers ?? [])];
     if (servers.length === 0) return { endpoint: endpointName, model, parameters };
-    const unknown = servers.filter((server) => !options.endpoints.mcpServers[server]);
+    if (!toolsAllowed) throw new ValidationError('ephemeralAgent.mcp: tools are not enabled on this server (endpoints.agents.capabilities)');
+    const unknown = servers.filter((server) => !Object.hasOwn(options.endpoints.mcpServers, server));
     if (unknown.length > 0) throw new ValidationError(`ephemeralAgent.mcp: no MCP server named ${unknown.join(', ')}`);
     return {
       endpoint: endpointName,

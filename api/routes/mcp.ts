@@ -25,7 +25,8 @@ export async function mcpRoutes(app: FastifyInstance, options: { directory: McpD
 
   app.post('/:serverName/reinitialize', async (request) => {
     const { serverName } = parseInput(serverParams, request.params);
-    return directory.reinitialize(authenticatedUser(request).id, serverName);
+    const user = authenticatedUser(request);
+    return directory.reinitialize(user.id, serverName, { isAdmin: user.role === 'ADMIN' });
   });
 
   app.get('/:serverName/auth-values', async (request) => {

@@ -228,8 +228,11 @@ export function createAgentService(dependencies: {
      */
     async duplicate(user: AgentUser, agentId: string) {
       requireAgentRole(user, ['USE', 'CREATE']);
-      const { agent } = await requireVisible(user, agentId);
+      const { agent, bits } = await requireVisible(user, agentId);
       const { tool_resources: resources, actions: _actions, ...state } = versionedState(agent);
+      // The instructions are what GET /:id keeps from viewers: a viewer's copy does not carry them (only an
+      // editor's, or an admin's, does), so duplicating is not a way to read them.
+      if (!(isAdmin(user) || (bits & PermissionBits.EDIT) !== 0)) delete (state as { instructions?: string }).instructions;
       const context = (resources as Record<string, unknown> | undefined)?.context;
       const copy: AgentState = { ...state, name: `${agent.name ?? ''} (${duplicateSuffix(new Date())})`, tool_resources: context ? { context } : {} };
       const created = await insertAgent(user, copy);

@@ -148,6 +148,8 @@ export function createChatService(deps: {
     let createdMessage: Record<string, unknown>;
 
     if (request.isContinued) {
+      // An agent's reply is content parts (tool calls, outputs) a text continuation cannot extend without losing them.
+      if (request.agent) throw new ValidationError('isContinued: an agent\'s reply cannot be continued; regenerate it instead');
       if (!request.responseMessageId) throw new ValidationError('responseMessageId: required to continue a reply');
       const reply = await requireMessage(userId, conversationId, request.responseMessageId);
       if (reply.isCreatedByUser) throw new ValidationError('responseMessageId: only a reply can be continued');

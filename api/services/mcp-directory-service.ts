@@ -118,12 +118,17 @@ export function createMcpDirectoryService(deps: { redis: Redis; keys: RedisKeys;
      * Asks the workers to reconnect the server (the user's own session for a per-user server) and waits for the
      * first answer, up to the server's connect timeout and a margin.
      */
-    async reinitialize(userId: string, serverName: string) {
+    async reinitialize(userId: string, serverName: string, options: { isAdmin?: boolean } = {}) {
       const server = serverOrThrow(serverName);
       const answer = (success: boolean, message: string) => ({ success, message, serverName, oauthRequired: false, oauthUrl: null });
       const perUser = isPerUserServer(server);
       if (perUser && !(await authenticated(userId, serverName))) {
         return answer(false, `MCP server '${serverName}' needs your values for ${Object.keys(server.customUserVars).join(', ')}`);
+      }
+      // A server shared by every user is only reconnected by a user when it is not working; a connected one
+      // is left alone (closing it would break other users' calls under way) unless an admin asks.
+      if (!perUser && !options.isAdmin && directoryState(await read(), serverName, userId, false) === 'connected') {
+        return answer(true, `MCP server '${serverName}' is connected`);
       }
       const requestId = randomUUID();
       const listeners = await requestMcpReinitialize(redis, keys, { requestId, serverName, ...(perUser ? { userId } : {}) });

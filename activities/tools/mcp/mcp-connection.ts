@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CallToolResultSchema, ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerConfig } from '../../../shared/mcp-config.ts';
-import { ToolUnavailableError, type ToolCallContext, type ToolResult } from '../tool-types.ts';
+import { ToolDeadlineError, ToolUnavailableError, type ToolCallContext, type ToolResult } from '../tool-types.ts';
 import { toToolResult } from './mcp-content.ts';
 
 export type McpConnectionState = 'connected' | 'connecting' | 'disconnected' | 'error';
@@ -131,7 +131,6 @@ export class McpConnection {
     }
     this.client = client;
     this.connectedAt = Date.now();
-    this.lastUsedAt = this.connectedAt;
     this.lastError = undefined;
     this.options.log.info({ server: serverName, tools: this.tools.length }, 'MCP server connected');
     this.state = 'connected';
@@ -176,7 +175,12 @@ export class McpConnection {
     clearTimeout(this.reconnectTimer);
     const delay = Math.min(RECONNECT_BASE_MS * 2 ** this.reconnectAttempts, RECONNECT_CAP_MS);
     this.reconnectAttempts += 1;
-    this.reconnectTimer = setTimeout(() => void this.connect().catch(() => {}), delay);
+    // Not `connect()`: a background retry is not a use, so a connection nobody uses still goes idle and is closed.
+    this.reconnectTimer = setTimeout(() => {
+      if (this.closed) return;
+      this.opening ??= this.open().finally(() => (this.opening = undefined));
+      this.opening.catch(() => {});
+    }, delay);
     this.reconnectTimer.unref();
   }
 
@@ -207,7 +211,7 @@ export class McpConnection {
     // The context's timeout is a hard bound, connecting included: progress resets the per-request timer, not this one.
     const hardLimit = new AbortController();
     const hardTimer = context.timeoutMs
-      ? setTimeout(() => hardLimit.abort(new ToolUnavailableError(`MCP tool '${toolName}' on '${this.serverName}' did not finish within ${context.timeoutMs} ms`)), context.timeoutMs)
+      ? setTimeout(() => hardLimit.abort(new ToolDeadlineError(`MCP tool '${toolName}' on '${this.serverName}' did not finish within ${context.timeoutMs} ms`)), context.timeoutMs)
       : undefined;
     const signal = AbortSignal.any([context.signal, hardLimit.signal]);
     this.inFlight += 1;
