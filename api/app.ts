@@ -8,7 +8,7 @@ import { createRedisKeys } from '../shared/redis-keys.ts';
 import { authenticatePlugin } from './plugins/authenticate.ts';
 import { acceptEmptyJsonBodies } from './plugins/empty-json-body.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
-import { createAccountLoginLimit, createIpRateLimit } from './plugins/rate-limit.ts';
+import { createAccountLoginLimit, createIpRateLimit, createUserRateLimit } from './plugins/rate-limit.ts';
 import { securityPlugin } from './plugins/security.ts';
 import { authRoutes } from './routes/auth.ts';
 import { balanceRoutes } from './routes/balance.ts';
@@ -52,6 +52,11 @@ import { createRunSweeper } from './run-sweeper.ts';
 import { createFollowerLimits } from './sse/follower-limits.ts';
 import { createStreamHub, type StreamHub } from './sse/stream-hub.ts';
 import { createTokenService } from './services/token-service.ts';
+import { fileRoutes } from './routes/files.ts';
+import { createFileService } from './services/file-service.ts';
+import { createFileWorkflows } from './services/file-workflows.ts';
+import { createFileStorages } from '../activities/files/storage/create-file-storage.ts';
+import { loadFileEnvironment, s3SettingsFrom, type FileEnvironment } from '../shared/file-config.ts';
 
 export interface AppDependencies {
   config: Config;
@@ -62,6 +67,8 @@ export interface AppDependencies {
   temporal: Client;
   /** librechat.yaml `balance:`; read from CONFIG_PATH when not given. */
   balance?: BalanceConfig;
+  /** Storage and upload-limiter settings (shared/file-config.ts); read from process.env when not given. */
+  fileEnvironment?: FileEnvironment;
 }
 
 /** The whole HTTP API as one plugin; api/server.ts owns the clients and the listening socket. */
@@ -150,6 +157,18 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
   await instance.register(clientDefaultsRoutes, { endpoints, favorites: createFavoritesService() });
   await instance.register(keyRoutes, { prefix: '/api/keys', userKeys });
+  // Files: every strategy in use is checked at start (an S3 strategy without a bucket fails here, not on an upload).
+  const fileEnvironment = dependencies.fileEnvironment ?? loadFileEnvironment(process.env);
+  if (endpoints.files.strategies.includes('s3')) s3SettingsFrom(fileEnvironment);
+  await instance.register(fileRoutes, {
+    prefix: '/api/files',
+    config: endpoints.files,
+    files: createFileService({ files: endpoints.files, storages: createFileStorages({ dataDir: config.DATA_DIR, environment: fileEnvironment }), workflows: createFileWorkflows({ temporal: dependencies.temporal, taskQueue: config.TASK_QUEUES.files, log: instance.log }) }),
+    uploadLimits: [
+      createIpRateLimit(redis, keys, { name: 'file-upload-ip', max: fileEnvironment.FILE_UPLOAD_IP_MAX, windowMinutes: fileEnvironment.FILE_UPLOAD_IP_WINDOW, message: `Too many file upload requests from this IP, please try again after ${fileEnvironment.FILE_UPLOAD_IP_WINDOW} minutes.` }),
+      createUserRateLimit(redis, keys, { name: 'file-upload-user', max: fileEnvironment.FILE_UPLOAD_USER_MAX, windowMinutes: fileEnvironment.FILE_UPLOAD_USER_WINDOW, message: `Too many file upload requests, please try again after ${fileEnvironment.FILE_UPLOAD_USER_WINDOW} minutes.` }),
+    ],
+  });
   // MCP: read from the Redis directory the workers publish; the API itself opens no MCP connection.
   const userPlugins = createUserPluginService({ cipher: createCredentialCipher(config.CREDS_KEY), servers: endpoints.mcpServers, redis, keys });
   const mcpDirectory = createMcpDirectoryService({ redis, keys, servers: endpoints.mcpServers, userPlugins });

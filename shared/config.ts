@@ -29,12 +29,14 @@ export const environmentSchema = z.object({
   TEMPORAL_BACKGROUND_TASK_QUEUE: z.string().min(1).optional(),
   /** Agent runs (model steps and tool calls): their own queue, so an hour-long tool never holds a chat reply's worker slots. */
   TEMPORAL_AGENT_TASK_QUEUE: z.string().min(1).optional(),
-  /** Which kinds of run this worker process serves (a task queue each): any of chat, agent, background. */
+  /** File ingestion and deletion: their own queue, so a 100-page PDF never delays a reply. */
+  TEMPORAL_FILES_TASK_QUEUE: z.string().min(1).optional(),
+  /** Which kinds of run this worker process serves (a task queue each): any of chat, agent, background, files. */
   WORKER_QUEUES: z
     .string()
-    .default('chat,agent,background')
+    .default('chat,agent,background,files')
     .transform((value) => value.split(',').map((kind) => kind.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['chat', 'agent', 'background'])).min(1, 'must name at least one of chat, agent, background')),
+    .pipe(z.array(z.enum(['chat', 'agent', 'background', 'files'])).min(1, 'must name at least one of chat, agent, background, files')),
   /** On SIGTERM a worker stops polling and lets running activities finish this long; the rest hand over to another worker. */
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
@@ -119,9 +121,9 @@ export const environmentSchema = z.object({
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type Config = Readonly<
-  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE' | 'TEMPORAL_AGENT_TASK_QUEUE'> & {
+  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE' | 'TEMPORAL_AGENT_TASK_QUEUE' | 'TEMPORAL_FILES_TASK_QUEUE'> & {
     /** The task queue of each kind of run. */
-    TASK_QUEUES: { chat: string; agent: string; background: string };
+    TASK_QUEUES: { chat: string; agent: string; background: string; files: string };
     JWT_SECRET: string;
     JWT_REFRESH_SECRET: string;
     CREDS_KEY: string;
@@ -207,6 +209,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     TASK_QUEUES: {
       chat: environment.TEMPORAL_TASK_QUEUE,
       agent: environment.TEMPORAL_AGENT_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-agent`,
+      files: environment.TEMPORAL_FILES_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-files`,
       background: environment.TEMPORAL_BACKGROUND_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-background` },
   });
 }

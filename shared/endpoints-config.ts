@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { agentsConfigSchema, DEFAULT_AGENTS_CONFIG, type AgentsConfig } from './agents-config.ts';
 import { ConfigError, type Config } from './config.ts';
+import { fileSettingsYamlShape, resolveFilesConfig, type FilesConfig } from './file-config.ts';
 import { mcpServersSchema, type McpServersConfig } from './mcp-config.ts';
 
 const modelsSchema = z.object({ default: z.array(z.string().min(1)).min(1) });
@@ -65,6 +66,8 @@ const fileSchema = z.object({
     })
     .default({ custom: [] }),
   mcpServers: mcpServersSchema,
+  /** `fileConfig`, `fileStrategy`, `fileStrategies` (shared/file-config.ts). */
+  ...fileSettingsYamlShape,
 });
 
 /** LibreChat's marker for a credential each user supplies (custom endpoint `apiKey`/`baseURL`, or the provider env keys). */
@@ -108,6 +111,8 @@ export interface EndpointsConfig {
   mcpServers: McpServersConfig;
   /** `endpoints.agents:` with LibreChat's defaults. */
   agents: AgentsConfig;
+  /** `fileConfig` limits and the storage strategies (shared/file-config.ts). */
+  files: FilesConfig;
 }
 
 const DEFAULT_CONTEXT_TOKENS = 8192;
@@ -209,7 +214,7 @@ export function loadEndpointsConfig(config: Config): EndpointsConfig {
       order: endpoints.length,
     });
   }
-  return { interface: parsed.data.interface, endpoints, mcpServers: parsed.data.mcpServers, agents: parsed.data.endpoints.agents ?? DEFAULT_AGENTS_CONFIG };
+  return { interface: parsed.data.interface, endpoints, mcpServers: parsed.data.mcpServers, agents: parsed.data.endpoints.agents ?? DEFAULT_AGENTS_CONFIG, files: resolveFilesConfig(parsed.data) };
 }
 
 export function findEndpoint(config: EndpointsConfig, name: string): ResolvedEndpoint | undefined {

@@ -137,7 +137,7 @@ describe('login', () => {
     assert.match(refresh, /SameSite=Strict/i);
     assert.ok(cookieValue(response.setCookies, 'token_provider')?.endsWith('librechat'));
     const claims = jwt.decode(response.body.token) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(claims).sort(), ['email', 'exp', 'iat', 'id', 'provider', 'username']);
+    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'email', 'exp', 'iat', 'id', 'provider', 'username']);
   });
 
   test('a wrong password and an unknown email both answer 404 with the same message', async () => {
@@ -168,6 +168,9 @@ describe('access tokens', () => {
     const forgedPayload = Buffer.from(JSON.stringify({ ...claims, email: 'admin@example.com' })).toString('base64url');
     const tampered = await http.get('/api/user', { token: `${header}.${forgedPayload}.${signature}` });
     assert.equal(tampered.status, 401);
+    // Signed with the server's own secret but not an access token (the `{id}` a RAG API gets): refused.
+    const notAnAccessToken = jwt.sign({ id: user.user.id }, app.config.JWT_SECRET, { expiresIn: 60 });
+    assert.equal((await http.get('/api/user', { token: notAnAccessToken })).status, 401);
     const otherSecret = jwt.sign({ id: user.user.id }, 'x'.repeat(40), { expiresIn: 60 });
     assert.equal((await http.get('/api/user', { token: otherSecret })).status, 401);
     const expired = jwt.sign({ id: user.user.id, exp: Math.floor(Date.now() / 1000) - 10 }, app.config.JWT_SECRET);

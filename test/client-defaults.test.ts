@@ -35,6 +35,7 @@ afterAll(async () => {
 /** GET routes whose answer is fixed, with LibreChat's body for "feature off or empty". */
 const fixedAnswers: Array<[path: string, body: unknown]> = [
   ['/api/projects', { projects: [], nextCursor: null } satisfies ProjectListResponse],
+  // Real since issue 11 (api/routes/files.ts): a new user has no files, and the YAML sets no fileConfig.
   ['/api/files', [] satisfies TFile[]],
   ['/api/files/config', {}],
   // The data-provider types this as a string map, but LibreChat's server sends booleans here.

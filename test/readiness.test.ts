@@ -53,7 +53,7 @@ describe('/ready', () => {
     assert.equal(body.checks.database.ok, true);
     assert.equal(body.checks.temporal.ok, true);
     assert.equal(body.checks.workers.ok, false);
-    assert.deepEqual(body.checks.workers.queues, { [app.config.TASK_QUEUES.chat]: 0, [app.config.TASK_QUEUES.agent]: 0, [app.config.TASK_QUEUES.background]: 0 });
+    assert.deepEqual(body.checks.workers.queues, { [app.config.TASK_QUEUES.chat]: 0, [app.config.TASK_QUEUES.agent]: 0, [app.config.TASK_QUEUES.background]: 0, [app.config.TASK_QUEUES.files]: 0 });
     for (const check of Object.values(body.checks)) assert.equal(typeof check.latencyMs, 'number');
   });
 
@@ -63,26 +63,26 @@ describe('/ready', () => {
       await waitForWorkers(1);
       const { status, body } = await ready();
       assert.equal(status, 503);
-      assert.deepEqual(body.checks.workers.queues, { [app.config.TASK_QUEUES.chat]: 0, [app.config.TASK_QUEUES.agent]: 0, [app.config.TASK_QUEUES.background]: 0 });
+      assert.deepEqual(body.checks.workers.queues, { [app.config.TASK_QUEUES.chat]: 0, [app.config.TASK_QUEUES.agent]: 0, [app.config.TASK_QUEUES.background]: 0, [app.config.TASK_QUEUES.files]: 0 });
     } finally {
       await heartbeat.stop();
     }
   });
 
   test('is 200 once every task queue has a worker heartbeat, and 503 again when one stops', async () => {
-    const { chat, agent, background } = app.config.TASK_QUEUES;
+    const { chat, agent, background, files } = app.config.TASK_QUEUES;
     const chatWorker = startWorkerHeartbeat(redis, keys, { workerId: 'chat-worker', queues: [chat] });
     await waitForWorkers(1);
     const chatOnly = await ready();
-    assert.equal(chatOnly.status, 503, 'the agent and background queues have no worker yet');
-    assert.deepEqual(chatOnly.body.checks.workers.queues, { [chat]: 1, [agent]: 0, [background]: 0 });
+    assert.equal(chatOnly.status, 503, 'the other queues have no worker yet');
+    assert.deepEqual(chatOnly.body.checks.workers.queues, { [chat]: 1, [agent]: 0, [background]: 0, [files]: 0 });
 
-    const bothQueues = startWorkerHeartbeat(redis, keys, { workerId: 'any-worker', queues: [chat, agent, background] });
+    const bothQueues = startWorkerHeartbeat(redis, keys, { workerId: 'any-worker', queues: [chat, agent, background, files] });
     await waitForWorkers(2);
     const { status, body } = await ready();
     assert.equal(status, 200);
     assert.equal(body.status, 'ready');
-    assert.deepEqual(body.checks.workers, { ok: true, latencyMs: body.checks.workers.latencyMs, queues: { [chat]: 2, [agent]: 1, [background]: 1 } });
+    assert.deepEqual(body.checks.workers, { ok: true, latencyMs: body.checks.workers.latencyMs, queues: { [chat]: 2, [agent]: 1, [background]: 1, [files]: 1 } });
 
     await bothQueues.stop();
     assert.equal((await ready()).status, 503);

@@ -1,6 +1,8 @@
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
 import { createAgentActivities } from '../activities/agent/index.ts';
+import type { FileActivityDependencies } from '../activities/files/file-dependencies.ts';
+import { createFileActivities } from '../activities/files/index.ts';
 import { createBackgroundActivities, createChatActivities } from '../activities/chat/index.ts';
 import type { ActivityDependencies } from '../activities/dependencies.ts';
 import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
@@ -16,6 +18,11 @@ import { createRunRegistry } from '../shared/run-registry.ts';
 import type { TokenCounter } from './token-counter.ts';
 
 export type RunKind = Config['WORKER_QUEUES'][number];
+
+function requireFiles(files: FileActivityDependencies | undefined): FileActivityDependencies {
+  if (!files) throw new Error('createWorkers: serving the files queue needs `files` (workers/file-runtime.ts)');
+  return files;
+}
 
 /** The bundler's progress lines are noise in a worker's log; its warnings and errors are kept. */
 const quietBundlerLogger = {
@@ -42,6 +49,8 @@ export async function createWorkers(options: {
   workerOptions?: Partial<WorkerOptions>;
   /** The process's MCP connections (agent runs' MCP tools); without it agents have the built-in tools only. */
   mcp?: McpToolSource;
+  /** What the file activities need (workers/file-runtime.ts); required when serving the files queue. */
+  files?: FileActivityDependencies;
 }): Promise<Array<{ kind: RunKind; taskQueue: string; worker: Worker }>> {
   const { config, endpoints, redis } = options;
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
@@ -63,7 +72,7 @@ export async function createWorkers(options: {
   const kinds = options.kinds ?? config.WORKER_QUEUES;
   const bundlePath = config.WORKFLOW_BUNDLE_PATH;
   // Both workflow queues (chat, agent) run the same bundle: built once here when none was built ahead.
-  const needsWorkflows = kinds.includes('chat') || kinds.includes('agent');
+  const needsWorkflows = kinds.includes('chat') || kinds.includes('agent') || kinds.includes('files');
   const workflowSource = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
     : needsWorkflows
@@ -94,7 +103,10 @@ export async function createWorkers(options: {
         : kind === 'agent'
           ? // Tool calls may wait on slow servers for long: many slots, each nearly idle.
             await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: { ...createChatActivities(deps), ...createAgentActivities(deps) }, maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
-          : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
+          : kind === 'files'
+            ? // Extraction is CPU work on one pool thread: a few files at a time; the rest wait in Temporal, visibly.
+              await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createFileActivities(requireFiles(options.files)), maxConcurrentActivityTaskExecutions: 4, ...options.workerOptions })
+            : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
     workers.push({ kind, taskQueue, worker });
   }
   return workers;

@@ -12,6 +12,7 @@ import { createRedisKeys } from '../shared/redis-keys.ts';
 import { startWorkerHeartbeat } from '../shared/worker-heartbeat.ts';
 import { createWorkers } from './create-workers.ts';
 import { startMcpRuntime } from './mcp-runtime.ts';
+import { createFileRuntime } from './file-runtime.ts';
 import { createTokenCounter } from './token-counter.ts';
 
 const config = loadConfigOrExit();
@@ -22,7 +23,8 @@ const tokenCounter = createTokenCounter({ maxThreads: config.TOKENIZER_THREADS }
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 // MCP connections live where agent tools are called: only in processes that serve agent runs.
 const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis }) : undefined;
-const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool });
+const files = config.WORKER_QUEUES.includes('files') ? createFileRuntime({ config, endpoints }) : undefined;
+const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
 
 let stopping = false;
@@ -38,6 +40,7 @@ console.log(`worker serving ${workers.map((entry) => `${entry.kind} (${entry.tas
 await Promise.all(workers.map(({ worker }) => worker.run()));
 await heartbeat.stop();
 await mcp?.stop();
+await files?.close();
 await connection.close();
 await tokenCounter.close();
 await redis.quit();

@@ -3,7 +3,7 @@ import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { createClientCache, NO_REDIRECTS } from './client-cache.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { classifyOpenAIError } from './openai-errors.ts';
-import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
+import type { CompleteRequest, CompletionResult, EmbedRequest, EmbedResult, EmbeddingsProvider, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
 
 type ChatMessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 
@@ -33,7 +33,7 @@ function toOpenAITools(tools: ToolDefinition[] | undefined): { tools?: OpenAI.Ch
 }
 
 /** OpenAI and every OpenAI-compatible server, through the `openai` SDK's chat completions streaming. */
-export function createOpenAIProvider(): ModelProvider {
+export function createOpenAIProvider(): ModelProvider & EmbeddingsProvider {
   // maxRetries 0: Temporal retries the activity instead, visibly, with the workflow's policy.
   const clientFor = createClientCache((endpoint: ResolvedEndpoint) => new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.baseURL, maxRetries: 0, timeout: 120_000, fetchOptions: NO_REDIRECTS }));
 
@@ -103,6 +103,20 @@ export function createOpenAIProvider(): ModelProvider {
         const text = completion.choices[0]?.message?.content ?? '';
         const usage = completion.usage;
         return usage ? { text, usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } } : { text };
+      } catch (error) {
+        throw classifyOpenAIError(error);
+      }
+    },
+
+    async embed(request: EmbedRequest): Promise<EmbedResult> {
+      try {
+        // `float`, not the SDK's default base64: several OpenAI-compatible servers ignore encoding_format.
+        const response = await clientFor(request.endpoint).embeddings.create(
+          { model: request.model, input: request.inputs, encoding_format: 'float', ...(request.dimensions ? { dimensions: request.dimensions } : {}) },
+          { signal: request.signal },
+        );
+        const vectors = [...response.data].sort((first, second) => first.index - second.index).map((item) => item.embedding);
+        return response.usage ? { vectors, usage: { inputTokens: response.usage.prompt_tokens } } : { vectors };
       } catch (error) {
         throw classifyOpenAIError(error);
       }

@@ -102,5 +102,31 @@ export interface ModelProvider {
   classifyError(error: unknown): Error;
 }
 
+export interface EmbedRequest {
+  endpoint: ResolvedEndpoint;
+  model: string;
+  /** One request's worth: activities/providers/embeddings.ts splits larger lists into batches. */
+  inputs: string[];
+  signal: AbortSignal;
+  /** Models that can shorten their vectors (OpenAI text-embedding-3) return this many dimensions. */
+  dimensions?: number;
+}
+
+export interface EmbedResult {
+  /** One vector per input, in the inputs' order. */
+  vectors: number[][];
+  usage?: { inputTokens: number };
+}
+
+/**
+ * Embeddings, separate from ModelProvider because only some SDKs have them (Anthropic has none): a chat-only
+ * module need not stub `embed`, and ingestion depends on this narrow interface alone. An SDK that has both
+ * (openai.ts) implements both in its one module. Errors come out classified as the chat calls' do.
+ */
+export interface EmbeddingsProvider {
+  embed(request: EmbedRequest): Promise<EmbedResult>;
+  classifyError(error: unknown): Error;
+}
+
 export const CONTINUE_INSTRUCTION =
   'Your previous answer was cut off. Continue it from exactly where it stopped: do not repeat anything, do not add a preamble.';

@@ -5,6 +5,7 @@ import { createUserLookup } from './user-lookup.ts';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { Config } from '../../shared/config.ts';
 import { User, toPublicUser } from '../../shared/models/index.ts';
+import { ACCESS_TOKEN_AUDIENCE } from '../services/token-service.ts';
 
 export type AuthenticatedUser = ReturnType<typeof toPublicUser> & { role?: string; email?: string; username?: string; provider?: string };
 
@@ -30,7 +31,7 @@ export function createJwtStrategy(config: Config) {
   return new JwtStrategy(
     // A KeyObject, not the string: given a string, jsonwebtoken first tries to parse it as a PEM public key
     // and throws, on every request (0.75 ms of CPU per verify, measured; 0.03 ms with the KeyObject).
-    { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: hmacKey(config.JWT_SECRET) as unknown as string, algorithms: ['HS256'] },
+    { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: hmacKey(config.JWT_SECRET) as unknown as string, algorithms: ['HS256'], audience: ACCESS_TOKEN_AUDIENCE },
     (payload: { id?: string }, done: (error: unknown, user?: unknown) => void) => {
       (async () => {
         if (!payload.id || !/^[0-9a-f]{24}$/i.test(payload.id)) return done(null, false);

@@ -58,3 +58,21 @@ export function createAccountLoginLimit(redis: Redis, keys: RedisKeys, preset: R
   };
 }
 export type AccountLoginLimit = ReturnType<typeof createAccountLoginLimit>;
+
+/**
+ * Fixed window per preset and authenticated user (LibreChat's `*_USER_MAX`/`*_USER_WINDOW` limiters, e.g.
+ * file uploads): runs after the auth preHandler, so `request.user` is set.
+ */
+export function createUserRateLimit(redis: Redis, keys: RedisKeys, preset: RateLimitPreset) {
+  const counter = createRateLimitCounter(redis);
+  const windowMs = preset.windowMinutes * 60_000;
+  return async function userRateLimit(request: FastifyRequest) {
+    const userId = request.user?.id;
+    if (!userId) return;
+    const { count, ttlMs } = await counter.hit(keys.rateLimit(preset.name, `user:${userId}`), windowMs);
+    if (count > preset.max) {
+      request.log.warn({ preset: preset.name, userId, count }, 'rate limit exceeded');
+      throw new RateLimitError(preset.message, retryAfterSeconds(ttlMs));
+    }
+  };
+}

@@ -53,10 +53,7 @@ export async function clientDefaultsRoutes(app: FastifyInstance, options: { endp
   // No chat projects yet (no issue covers them): LibreChat's empty first page.
   app.get('/api/projects', auth, async () => ({ projects: [], nextCursor: null }));
 
-  // Files: replaced by issue 11. `{}` is "no file config": the client then uses its defaults (LibreChat
-  // sends an empty JSON body, which a fetch-based client cannot parse).
-  app.get('/api/files', auth, async () => []);
-  app.get('/api/files/config', auth, async () => ({}));
+  // Files (GET /api/files, /api/files/config): api/routes/files.ts.
 
   // No speech config: LibreChat's flags for "no external STT or TTS" (the browser's own speech is used).
   app.get('/api/files/speech/config/get', auth, async () => ({ sttExternal: false, ttsExternal: false }));

@@ -2,6 +2,12 @@ import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../../shared/config.ts';
 
+/**
+ * Access tokens name their audience, and only tokens that do are accepted: other tokens signed with the same
+ * secret (the short-lived `{id}` tokens sent to a LibreChat RAG API, which shares it) are not logins.
+ */
+export const ACCESS_TOKEN_AUDIENCE = 'durachat-api';
+
 export interface AccessTokenClaims {
   id: string;
   username: string;
@@ -41,7 +47,7 @@ export function createTokenService(config: Pick<Config, 'JWT_SECRET' | 'JWT_REFR
   const refreshKey = hmacKey(config.JWT_REFRESH_SECRET);
   return {
     signAccessToken(claims: AccessTokenClaims): string {
-      return jwt.sign(claims, accessKey, { algorithm: 'HS256', expiresIn: Math.floor(config.SESSION_EXPIRY / 1000) });
+      return jwt.sign(claims, accessKey, { algorithm: 'HS256', expiresIn: Math.floor(config.SESSION_EXPIRY / 1000), audience: ACCESS_TOKEN_AUDIENCE });
     },
     /**
      * Deterministic (HS256 over a fixed payload), so a refresh repeated within the grace window can answer

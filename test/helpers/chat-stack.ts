@@ -8,6 +8,7 @@ import { startFakeProvider, type FakeProvider } from '../../workers/demo-provide
 import { createWorkers } from '../../workers/create-workers.ts';
 import { createTokenCounter } from '../../workers/token-counter.ts';
 import { startMcpRuntime } from '../../workers/mcp-runtime.ts';
+import { createFileRuntime } from '../../workers/file-runtime.ts';
 import { startTestApp, testEnvironment, type TestApp } from './test-app.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -25,13 +26,15 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
   const endpoints = loadEndpointsConfig(config);
   const quiet = { info: () => {}, warn: (meta: object, message: string) => process.env.TEST_CHILD_OUTPUT && console.warn(message, meta) };
   const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis, log: { info: quiet.info, warn: (meta, message) => void quiet.warn(meta, message) } }) : undefined;
-  const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool });
+  const files = config.WORKER_QUEUES.includes('files') ? createFileRuntime({ config, endpoints, environment: testEnvironment(overrides) }) : undefined;
+  const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps });
   const running = Promise.all(workers.map(({ worker }) => worker.run()));
   return {
     async stop() {
       for (const { worker } of workers) worker.shutdown();
       await running;
       await mcp?.stop();
+      await files?.close();
       await connection.close();
       await tokenCounter.close();
       await redis.quit();

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import mongoose from 'mongoose';
@@ -27,6 +30,8 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     LOGIN_MAX: '1000',
     // Tests that count agents would see it; test/agent-chat.test.ts turns it on.
     DEMO_AGENT: 'false',
+    // Each test process its own vector index (LanceDB folder), removed by cleanUpTestData.
+    VECTOR_INDEX_DIR: path.join(os.tmpdir(), 'durachat-test-vectors', testRunId),
     REGISTER_MAX: '1000',
     ...overrides,
   };
@@ -74,4 +79,5 @@ export async function cleanUpTestData(config: Config) {
     cursor = next;
   } while (cursor !== '0');
   await redis.quit();
+  await rm(path.join(os.tmpdir(), 'durachat-test-vectors', testRunId), { recursive: true, force: true });
 }

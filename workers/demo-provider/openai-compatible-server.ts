@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAnthropicMessages } from './anthropic-messages.ts';
 import { handleBedrockConverse } from './bedrock-converse.ts';
+import { handleEmbeddings } from './embeddings.ts';
 import { handleGeminiGenerate } from './gemini-generate.ts';
 import { planReply, remainingTokens, type ChatMessage, type ReplyPlan } from './reply-script.ts';
 import { paceTokens, type PacingOptions } from './token-pacer.ts';
@@ -231,6 +232,10 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
         failsNow,
         failurePlan,
       }).catch(() => response.destroy());
+      return;
+    }
+    if (request.method === 'POST' && path === '/v1/embeddings') {
+      handleEmbeddings(request, response, { readJson, countAttempt, failsNow, sendError }).catch(() => response.destroy());
       return;
     }
     if (request.method === 'POST' && path === '/v1/chat/completions') {

@@ -1,0 +1,16 @@
+import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
+import type { Embedder } from '../providers/embeddings.ts';
+import type { ExtractionPool } from './extract/extraction-pool.ts';
+import type { VectorIndex } from './index/vector-index.ts';
+import type { FileStorages } from './storage/create-file-storage.ts';
+
+/** What the file activities need, built once by a worker serving the files queue (workers/create-workers.ts). */
+export interface FileActivityDependencies {
+  storages: FileStorages;
+  extraction: Pick<ExtractionPool, 'extractFile'>;
+  index: VectorIndex;
+  embedder: Pick<Embedder, 'embed' | 'batchSize'>;
+  embeddingsEndpoint: ResolvedEndpoint;
+  embeddingsModel: string;
+  embeddingsDimensions?: number;
+}

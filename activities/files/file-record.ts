@@ -1,0 +1,43 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ingestWorkflowId, type DeleteFileInput } from '../../shared/file-ingestion.ts';
+import type { FileStrategy } from '../../shared/file-config.ts';
+import { File } from '../../shared/models/file.ts';
+import type { FileActivityDependencies } from './file-dependencies.ts';
+
+/** The end of an ingestion: ready (embedded, with its chunk count) or error with the reason. A deleted file stays deleted. */
+export function createSetFileStatus() {
+  return async function setFileStatus(fileId: string, userId: string, outcome: { status: 'ready'; chunks: number } | { status: 'error'; error: string }): Promise<void> {
+    const update = outcome.status === 'ready' ? { $set: { status: 'ready', embedded: true, chunks: outcome.chunks }, $unset: { error: '' } } : { $set: { status: 'error', embedded: false, error: outcome.error.slice(0, 1000) } };
+    await File.updateOne({ file_id: fileId, user: userId }, update);
+  };
+}
+
+/** Deleting a file, step by step (workflows/delete-file.ts); each step is idempotent. */
+export function createFileDeletion(deps: Pick<FileActivityDependencies, 'storages' | 'index'>) {
+  return {
+    /** Cancels the file's ingestion workflow, if it is running, and waits until it has ended. */
+    async stopFileIngestion(input: DeleteFileInput): Promise<void> {
+      const handle = Context.current().client.workflow.getHandle(ingestWorkflowId(input.fileId));
+      try {
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') return;
+        await handle.cancel();
+        await handle.result().catch(() => undefined);
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return;
+        throw error;
+      }
+    },
+    async deleteFileVectors(input: DeleteFileInput): Promise<void> {
+      await deps.index.deleteFile(input.fileId);
+    },
+    async deleteFileObject(input: DeleteFileInput): Promise<void> {
+      await deps.storages(input.storage.strategy as FileStrategy).delete(input.storage.key);
+    },
+    async deleteFileRecord(input: DeleteFileInput): Promise<void> {
+      await File.deleteOne({ file_id: input.fileId, user: input.userId });
+      if ((await File.countDocuments({ file_id: input.fileId })) > 0) throw ApplicationFailure.retryable('The file record is still there');
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { type ActivityOptions, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { IngestFileInput } from '../shared/file-ingestion.ts';
+
+const dbWrite: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 100 },
+};
+
+/**
+ * Extract, chunk, embed and index one file. Long (a 100-page PDF, a 10 MB CSV): it heartbeats its progress,
+ * and a retry skips the batches an earlier attempt already wrote. Transient failures (embeddings 429/5xx,
+ * storage or index unreachable, a worker gone) are retried with backoff, each attempt visible in the UI; a
+ * file that cannot be read (corrupt, encrypted, unsupported) fails once, without retries.
+ */
+const ingest: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['BrokenFile', 'UnsupportedFile', 'FileGone'] },
+};
+
+function reason(error: unknown): string {
+  let cause: unknown = error;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  return cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : 'The file could not be processed.';
+}
+
+/**
+ * One uploaded file's ingestion (workflow id `ingest-<file_id>`, on the files task queue, so it never delays
+ * a reply): pending → extracting → embedding → ready, or error with a message a user understands. The file's
+ * status is always settled: a failure past the retries is written as the file's error.
+ */
+export async function ingestFileWorkflow(input: IngestFileInput): Promise<{ status: 'ready' | 'error'; chunks?: number; error?: string }> {
+  const status = proxyActivities<Activities>({ ...dbWrite, summary: 'record the file status' });
+  const work = proxyActivities<Activities>({ ...ingest, summary: `extract, chunk, embed and index ${input.filename}` });
+  try {
+    const result = await work.ingestFile(input);
+    await status.setFileStatus(input.fileId, input.userId, { status: 'ready', chunks: result.chunks });
+    return { status: 'ready', chunks: result.chunks };
+  } catch (error) {
+    const message = isCancellation(error) ? 'Processing was stopped.' : reason(error);
+    log.warn('file ingestion failed', { fileId: input.fileId, error: message });
+    // Written even when the ingestion was cancelled (by an operator, or by the file's deletion: then there is no record left to change).
+    await CancellationScope.nonCancellable(() => status.setFileStatus(input.fileId, input.userId, { status: 'error', error: message }));
+    if (isCancellation(error)) throw error;
+    return { status: 'error', error: message };
+  }
+}
