@@ -5,6 +5,7 @@ import type { RedisKeys } from '../shared/redis-keys.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ProviderRegistry } from './providers/index.ts';
 import type { Toolbox } from './tools/toolbox.ts';
+import type { FileSearch } from './files/index/file-search.ts';
 
 /** What writes a run's stream and closes runs. */
 export interface RunStreamDependencies {
@@ -39,7 +40,11 @@ export interface ModelDependencies {
 export type ChatActivityDependencies = RunStreamDependencies & ModelDependencies;
 
 /** Agent runs: a chat turn's clients plus the tools (built-in, and the worker's MCP connections). */
-export type AgentActivityDependencies = ChatActivityDependencies & { toolbox: Toolbox };
+export type AgentActivityDependencies = ChatActivityDependencies & {
+  toolbox: Toolbox;
+  /** The `file_search` tool's search (the worker's vector index); absent where files are not served. */
+  fileSearch?: FileSearch;
+};
 
 /** Everything any activity group needs; each group takes only its part. */
 export type ActivityDependencies = AgentActivityDependencies;

@@ -3,6 +3,7 @@
 # `npm run bench -- --scale-out [...]`: the scale-out benchmark instead (bench/scale-out.ts).
 # `npm run bench -- --idle-followers [...]`: the idle-followers benchmark instead (bench/idle-followers.ts).
 # `npm run bench -- --tool-overhead [...]`: per-tool-call overhead of agent runs (bench/tool-call-overhead.ts).
+# `npm run bench -- --ingestion [...]`: file ingestion throughput and the API's RSS during a big upload (bench/ingestion-bench.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
@@ -13,6 +14,7 @@ for argument in "$@"; do
     --scale-out) entry=bench/scale-out.ts ;;
     --idle-followers) entry=bench/idle-followers.ts ;;
     --tool-overhead) entry=bench/tool-call-overhead.ts ;;
+    --ingestion) entry=bench/ingestion-bench.ts ;;
     *) args+=("$argument") ;;
   esac
 done

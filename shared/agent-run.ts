@@ -13,6 +13,8 @@ export interface AgentForRun {
   /** Tool keys as the agent stores them: built-in keys, `<tool>_mcp_<server>`, `sys__all__sys_mcp_<server>`. */
   tools: string[];
   recursionLimit: number;
+  /** Files the `file_search` tool searches (the agent's file_search resource, or files attached to the chat); checked by the API. */
+  fileIds?: string[];
 }
 
 /** How Temporal runs one tool's calls: from the YAML (an MCP server's `timeout`, `toolRetry`), per tool source. */

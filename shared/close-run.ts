@@ -61,6 +61,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     unfinished: outcome.status === 'aborted' || (failed && !errorReply),
     error: errorReply,
     finish_reason: outcome.status === 'aborted' ? 'abort' : failed ? 'error' : (outcome.finishReason ?? 'stop'),
+    ...(folded.attachments.length > 0 ? { attachments: folded.attachments } : {}),
     ...(tokenCount !== undefined ? { tokenCount } : {}),
   };
 

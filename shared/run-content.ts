@@ -10,6 +10,8 @@ export interface FoldedReply {
   /** The reply's text: every text delta, in order (what `text` on the saved message holds). */
   text: string;
   content: ContentPart[];
+  /** What tools produced for the client to show (LibreChat's `attachments`), in order. */
+  attachments: Array<Record<string, unknown>>;
 }
 
 /**
@@ -21,7 +23,12 @@ export function foldReply(events: Iterable<RunEvent>, options: { prefixText?: st
   let text = options.prefixText ?? '';
   if (text) content.push({ type: 'text', text });
   const toolCalls = new Map<string, Extract<ContentPart, { type: 'tool_call' }>>();
+  const attachments: Array<Record<string, unknown>> = [];
   for (const event of events) {
+    if (event.type === 'attachment') {
+      attachments.push(event.attachment);
+      continue;
+    }
     const last = content.at(-1);
     if (event.type === 'text') {
       text += event.text;
@@ -55,5 +62,5 @@ export function foldReply(events: Iterable<RunEvent>, options: { prefixText?: st
       else content.push({ type: 'tool_call', tool_call: finished });
     }
   }
-  return { text, content };
+  return { text, content, attachments };
 }

@@ -72,6 +72,15 @@ export interface ToolProgressEvent {
   message?: string;
 }
 
+/**
+ * Something a tool produced for the client to show beside its call (LibreChat's `event: attachment`: file_search
+ * sources, ...); saved in the reply's `attachments`.
+ */
+export interface AttachmentEvent {
+  type: 'attachment';
+  attachment: Record<string, unknown>;
+}
+
 export interface UsageEvent {
   type: 'usage';
   inputTokens: number;
@@ -99,7 +108,7 @@ export interface ErrorEvent {
   responseMessage?: Record<string, unknown>;
 }
 
-export type RunEvent = CreatedEvent | StepEvent | TextEvent | ReasoningEvent | ToolCallEvent | ToolOutputEvent | ToolProgressEvent | UsageEvent | FinalEvent | ErrorEvent;
+export type RunEvent = CreatedEvent | StepEvent | TextEvent | ReasoningEvent | ToolCallEvent | ToolOutputEvent | ToolProgressEvent | AttachmentEvent | UsageEvent | FinalEvent | ErrorEvent;
 export type RunEventType = RunEvent['type'];
 
 /** An event with its place in the run. */

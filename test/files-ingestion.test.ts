@@ -14,6 +14,9 @@ import { makeCorruptPdf, makePdf, text } from './helpers/file-fixtures.ts';
 import { createHttpClient, registerAndLogin, type HttpClient } from './helpers/http-client.ts';
 import { maxActivityAttempt } from './helpers/temporal-history.ts';
 import { cleanUpTestData, testEnvironment } from './helpers/test-app.ts';
+import { foldAsClient } from './helpers/client-fold.ts';
+import { finalEvent, requestSse } from './helpers/sse-client.ts';
+import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 
 let stack: ChatStack;
 let http: HttpClient;
@@ -31,10 +34,11 @@ afterAll(async () => {
   await cleanUpTestData(stack.app.config);
 });
 
-async function upload(token: string, content: Uint8Array, filename: string, type: string) {
+async function upload(token: string, content: Uint8Array, filename: string, type: string, fields: Record<string, string> = {}) {
   const form = new FormData();
   form.append('file_id', randomUUID());
   form.append('endpoint', 'demo');
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append('file', new Blob([content as Uint8Array<ArrayBuffer>], { type }), filename);
   const response = await fetch(`${stack.app.baseUrl}/api/files`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
@@ -113,5 +117,64 @@ describe('file ingestion', () => {
       await index.close();
     }
     assert.equal((await http.get(`/api/files/download/${alice.user.id}/${file.file_id}`, { token: alice.token })).status, 404);
+  });
+
+  test('a chat with an attached PDF: the model calls file_search and cites it; the client gets LibreChat\'s attachment event', async () => {
+    const pages = [['Introduction to the handbook.'], ['Heartbeats are sent every second by a running activity.'], ['The heartbeat timeout notices a dead worker within seconds, and the activity is retried elsewhere.']];
+    const uploaded = await upload(alice.token, makePdf(pages), 'runbook.pdf', 'application/pdf');
+    const file = await settled(alice.token, uploaded.body.file_id);
+    assert.equal(file.status, 'ready', file.error);
+    const result = await requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      token: alice.token,
+      body: { endpoint: 'demo', model: 'demo-fast', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, files: [{ file_id: file.file_id, filename: 'runbook.pdf' }], text: 'what happens when a worker dies [tool=file_search arg.query=heartbeat_timeout_dead_worker tokens=5]' },
+    });
+    assert.equal(result.completed, true);
+    const attachment = result.events.find((event) => event.event === 'attachment');
+    assert.ok(attachment, 'an attachment event');
+    assert.equal(attachment.data.type, 'file_search');
+    const sources = attachment.data.file_search.sources as Array<{ fileId: string; fileName: string; pages: number[]; relevance: number }>;
+    assert.ok(sources.length >= 1);
+    assert.ok(sources.every((source) => source.fileId === file.file_id && source.fileName === 'runbook.pdf'));
+    assert.ok(sources.some((source) => source.pages.includes(3)), `pages cited: ${sources.map((source) => source.pages.join(',')).join(' | ')}`);
+    const final = finalEvent(result.events)!.data;
+    const call = final.responseMessage.content.find((part: { type: string }) => part.type === 'tool_call');
+    assert.equal(call.tool_call.name, 'file_search');
+    assert.match(call.tool_call.output, /runbook\.pdf, page/);
+    assert.equal(attachment.data.toolCallId, call.tool_call.id);
+    assert.deepEqual(final.responseMessage.attachments, [attachment.data]);
+    assert.deepEqual(final.responseMessage.content, foldAsClient(result.events));
+    assert.match(final.responseMessage.content.at(-1).text, /^Tool file_search said: \[1\] runbook\.pdf/);
+
+    // Another user's file attached by id is not searchable by them.
+    const foreign = await requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {
+      method: 'POST',
+      token: bob.token,
+      body: { endpoint: 'demo', model: 'demo-fast', conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, files: [{ file_id: file.file_id }], text: 'steal [tool=file_search arg.query=heartbeat tokens=3]' },
+    });
+    assert.equal(foreign.completed, true);
+    assert.equal(foreign.events.some((event) => event.event === 'attachment'), false);
+    assert.equal(finalEvent(foreign.events)!.data.responseMessage.content.some((part: { type: string }) => part.type === 'tool_call'), false, 'no file_search offered');
+  });
+
+  test('an agent\'s file_search resource: uploaded with agent_id and tool_resource, searched in the agent\'s runs', async () => {
+    const agent = await http.post('/api/agents', { token: alice.token, body: { name: 'Librarian', provider: 'demo', model: 'demo-fast', tools: [] } });
+    assert.equal(agent.status, 201);
+    const uploaded = await upload(alice.token, text('# Retention\n\nStreams are kept for one hour after a run ends, so a client can resume.'), 'retention.md', 'text/markdown', { agent_id: agent.body.id, tool_resource: 'file_search' });
+    assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+    const file = await settled(alice.token, uploaded.body.file_id);
+    assert.equal(file.status, 'ready', file.error);
+    const expanded = await http.get(`/api/agents/${agent.body.id}/expanded`, { token: alice.token });
+    assert.ok(expanded.body.tools.includes('file_search'));
+    assert.deepEqual(expanded.body.tool_resources.file_search.file_ids, [file.file_id]);
+    const result = await requestSse(`${stack.app.baseUrl}/api/agents/chat/agents`, {
+      method: 'POST',
+      token: alice.token,
+      body: { endpoint: 'agents', agent_id: agent.body.id, conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'how long are streams kept [tool=file_search arg.query=streams_kept_hour tokens=3]' },
+    });
+    const final = finalEvent(result.events)!.data;
+    const call = final.responseMessage.content.find((part: { type: string }) => part.type === 'tool_call');
+    assert.match(call.tool_call.output, /retention\.md/);
+    assert.equal(final.responseMessage.attachments[0].file_search.sources[0].fileName, 'retention.md');
   });
 });

@@ -42,7 +42,7 @@ describe('startup routes', () => {
     assert.equal(response.body.demo.modelDisplayLabel, 'Demo');
     assert.equal(response.body.openAI, undefined);
     // The agents endpoint, with only the capabilities durachat runs (the YAML's defaults name more).
-    assert.deepEqual(response.body.agents.capabilities, ['tools']);
+    assert.deepEqual(response.body.agents.capabilities, ['file_search', 'tools']);
     assert.equal(response.body.agents.disableBuilder, false);
     assert.equal((await http.get('/api/endpoints')).status, 401);
   });

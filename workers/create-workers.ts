@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { createAgentActivities } from '../activities/agent/index.ts';
 import type { FileActivityDependencies } from '../activities/files/file-dependencies.ts';
 import { createFileActivities } from '../activities/files/index.ts';
+import { createFileSearch } from '../activities/files/index/file-search.ts';
 import { createBackgroundActivities, createChatActivities } from '../activities/chat/index.ts';
 import type { ActivityDependencies } from '../activities/dependencies.ts';
 import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
@@ -18,6 +19,16 @@ import { createRunRegistry } from '../shared/run-registry.ts';
 import type { TokenCounter } from './token-counter.ts';
 
 export type RunKind = Config['WORKER_QUEUES'][number];
+
+/** The agents' file_search over the worker's vector index, questions embedded with the files' model. */
+function fileSearchOf(files: FileActivityDependencies) {
+  const endpoint = files.embeddingsEndpoint;
+  if (!endpoint && !files.index.ingestsRawFiles) return undefined;
+  return createFileSearch({
+    index: files.index,
+    embedQuery: async (text, signal) => (await files.embedder.embed({ endpoint: endpoint!, model: files.embeddingsModel, dimensions: files.embeddingsDimensions, inputs: [text], signal })).vectors[0]!,
+  });
+}
 
 function requireFiles(files: FileActivityDependencies | undefined): FileActivityDependencies {
   if (!files) throw new Error('createWorkers: serving the files queue needs `files` (workers/file-runtime.ts)');
@@ -68,6 +79,7 @@ export async function createWorkers(options: {
     balance: loadBalanceConfig(config),
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
     toolbox: createToolbox({ builtins: createBuiltinTools(), mcp: options.mcp }),
+    fileSearch: options.files ? fileSearchOf(options.files) : undefined,
   };
   const kinds = options.kinds ?? config.WORKER_QUEUES;
   const bundlePath = config.WORKFLOW_BUNDLE_PATH;

@@ -4,7 +4,7 @@ import { createVectorIndex } from '../activities/files/index/create-vector-index
 import { createFileStorages } from '../activities/files/storage/create-file-storage.ts';
 import { createEmbedder } from '../activities/providers/embeddings.ts';
 import type { Config } from '../shared/config.ts';
-import type { EndpointsConfig } from '../shared/endpoints-config.ts';
+import type { EndpointsConfig, ResolvedEndpoint } from '../shared/endpoints-config.ts';
 import { loadFileEnvironment } from '../shared/file-config.ts';
 import { loadFileSearchConfig, resolveEmbeddingsEndpoint } from '../shared/file-search-config.ts';
 
@@ -16,7 +16,16 @@ import { loadFileSearchConfig, resolveEmbeddingsEndpoint } from '../shared/file-
 export function createFileRuntime(options: { config: Config; endpoints: EndpointsConfig; environment?: Record<string, string | undefined> }): { deps: FileActivityDependencies; close: () => Promise<void> } {
   const environment = options.environment ?? process.env;
   const search = loadFileSearchConfig(environment as NodeJS.ProcessEnv, options.config);
-  const embeddingsEndpoint = resolveEmbeddingsEndpoint(search, options.endpoints);
+  // Without an embeddings endpoint the worker still starts: uploads are stored and their ingestion fails with
+  // this reason (a file search index that embeds by itself, a RAG API, needs none).
+  let embeddingsEndpoint: ResolvedEndpoint | undefined;
+  let embeddingsUnavailable: string | undefined;
+  try {
+    embeddingsEndpoint = resolveEmbeddingsEndpoint(search, options.endpoints);
+  } catch (error) {
+    embeddingsUnavailable = (error as Error).message.replace(/^Invalid configuration:\s*/, '').trim();
+    if (search.index.kind !== 'rag-api') console.warn(`file search is off: ${embeddingsUnavailable}`);
+  }
   const extraction = createExtractionPool({ maxThreads: 1 });
   const index = createVectorIndex(search, { jwtSecret: options.config.JWT_SECRET });
   return {
@@ -26,6 +35,7 @@ export function createFileRuntime(options: { config: Config; endpoints: Endpoint
       index,
       embedder: createEmbedder({ batchSize: search.embeddings.batchSize }),
       embeddingsEndpoint,
+      embeddingsUnavailable,
       embeddingsModel: search.embeddings.model,
       embeddingsDimensions: search.embeddings.dimensions,
     },

@@ -23,7 +23,7 @@ const tokenCounter = createTokenCounter({ maxThreads: config.TOKENIZER_THREADS }
 const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 // MCP connections live where agent tools are called: only in processes that serve agent runs.
 const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis }) : undefined;
-const files = config.WORKER_QUEUES.includes('files') ? createFileRuntime({ config, endpoints }) : undefined;
+const files = config.WORKER_QUEUES.includes('files') || config.WORKER_QUEUES.includes('agent') ? createFileRuntime({ config, endpoints }) : undefined;
 const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
 

@@ -208,6 +208,9 @@ function createPublisher(input: AgentRunInput) {
       this.untrack(event.callId);
       enqueue(() => activities.agentPublishEvent(ref, event));
     },
+    attachment(attachment: Record<string, unknown>) {
+      enqueue(() => activities.agentPublishEvent(ref, { type: 'attachment', attachment }));
+    },
     progress(update: ToolProgressUpdate) {
       const call = calls.get(update.callId);
       // After the loop ended nothing more is written (the run is being closed); and progress, a nicety,
@@ -247,7 +250,7 @@ async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: Mod
   // of a call that did finish is shown, before the run is closed (nothing is written after the end).
   const settled = await Promise.allSettled(
     calls.map(async (call, position) => {
-      let result: { output: string; isError: boolean };
+      let result: { output: string; isError: boolean; attachment?: Record<string, unknown> };
       if (position >= MAX_PARALLEL_TOOL_CALLS) {
         result = { output: `Not called: at most ${MAX_PARALLEL_TOOL_CALLS} tools are called in one step. Call it in the next step if it is still needed.`, isError: true };
       } else {
@@ -256,7 +259,7 @@ async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: Mod
         const policy = (Object.hasOwn(input.toolPolicies, source) ? input.toolPolicies[source] : undefined) ?? (Object.hasOwn(input.toolPolicies, 'default') ? input.toolPolicies.default : undefined) ?? DEFAULT_POLICY;
         const tools = proxyActivities<Activities>(toolCallOptions(policy, call.name));
         try {
-          result = await tools.agentToolCall({ userId: input.userId, allowedTools: input.agent.tools, callId: call.id, name: call.name, arguments: call.arguments, maxDurationMs: policy.maxDurationMs, stepNumber });
+          result = await tools.agentToolCall({ userId: input.userId, allowedTools: input.agent.tools, callId: call.id, name: call.name, arguments: call.arguments, maxDurationMs: policy.maxDurationMs, stepNumber, ...(input.agent.fileIds?.length ? { fileIds: input.agent.fileIds } : {}) });
         } catch (error) {
           publisher.untrack(call.id);
           if (isCancellation(error)) throw error;
@@ -264,6 +267,10 @@ async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: Mod
         }
       }
       publisher.output({ type: 'tool_output', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, arguments: call.arguments, output: result.output });
+      if (result.attachment) {
+        // LibreChat's client shows an attachment under the tool call whose id is its toolCallId.
+        publisher.attachment({ ...result.attachment, toolCallId: call.id, messageId: input.responseMessageId, conversationId: input.conversationId, name: call.name });
+      }
       return { role: 'tool' as const, toolCallId: call.id, name: call.name, content: result.output, isError: result.isError };
     }),
   );

@@ -1,4 +1,4 @@
-import { type ActivityOptions, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { type ActivityOptions, ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { IngestFileInput } from '../shared/file-ingestion.ts';
 
@@ -16,7 +16,10 @@ const dbWrite: ActivityOptions = {
 const ingest: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['BrokenFile', 'UnsupportedFile', 'FileGone'] },
+  // Cancelled (the file deleted): the workflow ends only once the activity has stopped, so the deletion's
+  // next step (its vectors) never runs beside an index write still in flight, which would land afterwards.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['BrokenFile', 'UnsupportedFile', 'FileGone', 'FileSearchUnavailable'] },
 };
 
 function reason(error: unknown): string {

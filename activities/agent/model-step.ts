@@ -9,6 +9,7 @@ import { createCoalescingWriter, type DeltaKind } from '../chat/coalescing-write
 import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
+import { FILE_SEARCH_TOOL, fileSearchDefinition } from '../tools/file-search-tool.ts';
 import { CONTINUE_INSTRUCTION, type PromptMessage } from '../providers/provider.ts';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
@@ -86,7 +87,9 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       const earlierItems = writer.events.filter((item) => belongsToStep(item.event, input.responseMessageId, stepNumber));
       const earlier = earlierItems.map((item) => item.event);
       writer.heartbeatFrom(earlierItems[0]?.seq ?? writer.lastSeq + 1);
-      const [tools, serverInstructions] = await Promise.all([deps.toolbox.definitions(input.userId, input.agent.tools), deps.toolbox.instructions(input.userId, input.agent.tools)]);
+      const [offered, serverInstructions] = await Promise.all([deps.toolbox.definitions(input.userId, input.agent.tools), deps.toolbox.instructions(input.userId, input.agent.tools)]);
+      // file_search is offered when the run has files to search (and a worker that can search them).
+      const tools = input.agent.tools.includes(FILE_SEARCH_TOOL) && input.agent.fileIds?.length && deps.fileSearch ? [...offered, fileSearchDefinition] : offered;
       const alreadyStreamed = earlier.filter((event) => event.type === 'text').map((event) => (event as { text: string }).text).join('');
       const sentArguments = new Map<string, number>();
       for (const event of earlier) if (event.type === 'tool_call') sentArguments.set(event.callId, (sentArguments.get(event.callId) ?? 0) + event.argumentsDelta.length);

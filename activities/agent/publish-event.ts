@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AGENT_RUN_MAX_DURATION_MS, type StreamRef } from '../../shared/agent-run.ts';
 import { runKeyLifetimeSeconds } from '../../shared/chat-run.ts';
-import type { ToolOutputEvent, ToolProgressEvent } from '../../shared/run-events.ts';
+import type { AttachmentEvent, ToolOutputEvent, ToolProgressEvent } from '../../shared/run-events.ts';
 import { openRunWriter, StreamLostError } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 
@@ -12,7 +12,7 @@ import type { AgentActivityDependencies } from '../dependencies.ts';
  * finds itself written and adds nothing.
  */
 export function createAgentPublishEvent(deps: AgentActivityDependencies) {
-  return async function agentPublishEvent(ref: StreamRef, event: ToolOutputEvent | ToolProgressEvent): Promise<void> {
+  return async function agentPublishEvent(ref: StreamRef, event: ToolOutputEvent | ToolProgressEvent | AttachmentEvent): Promise<void> {
     const context = Context.current();
     const execution = context.info.workflowExecution ?? { workflowId: ref.streamId, runId: ref.streamId };
     let writer;
@@ -24,7 +24,7 @@ export function createAgentPublishEvent(deps: AgentActivityDependencies) {
         // No `created`: a publish never rebuilds a lost stream from its first event alone (that would write a
         // stream without the run's earlier steps); the next model step rebuilds what its heartbeat holds.
         input: { streamId: ref.streamId, userId: ref.userId, conversationId: ref.conversationId, responseMessageId: ref.responseMessageId, runCreatedAt: ref.runCreatedAt },
-        owner: `${execution.runId}:${event.type}:${event.callId}:${context.info.attempt}`,
+        owner: `${execution.runId}:${event.type}:${event.type === 'attachment' ? String(event.attachment.toolCallId) : event.callId}:${context.info.attempt}`,
         workflowId: execution.workflowId,
         lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS),
         redisOutageToleranceMs: deps.redisOutageToleranceMs,
@@ -33,12 +33,13 @@ export function createAgentPublishEvent(deps: AgentActivityDependencies) {
     } catch (error) {
       // Closed: the run ended meanwhile, nothing more is shown. Lost: Redis lost the stream; not retried.
       if ((error instanceof ApplicationFailure && error.type === 'RunClosed') || error instanceof StreamLostError) {
-        context.log.warn('tool event not shown', { streamId: ref.streamId, callId: event.callId, reason: (error as Error).message });
+        context.log.warn('tool event not shown', { streamId: ref.streamId, event: event.type, reason: (error as Error).message });
         return;
       }
       throw error;
     }
-    if (writer.events.some((item) => item.event.type === 'tool_output' && item.event.callId === event.callId)) return;
+    if (event.type === 'tool_output' && writer.events.some((item) => item.event.type === 'tool_output' && item.event.callId === event.callId)) return;
+    if (event.type === 'attachment' && writer.events.some((item) => item.event.type === 'attachment' && item.event.attachment.toolCallId === event.attachment.toolCallId)) return;
     await writer.append(event);
   };
 }

@@ -3,6 +3,7 @@ import { MAX_TOOL_OUTPUT_CHARS } from '../../shared/agent-run.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { ToolDeadlineError, type ToolProgress, type ToolResult } from '../tools/tool-types.ts';
 import { toolProgressSignal } from '../../workflows/agent-run-signals.ts';
+import { createFileSearchTool, FILE_SEARCH_TOOL } from '../tools/file-search-tool.ts';
 
 // Cancellation reaches an activity only through a heartbeat: stopping a run mid-tool is as prompt as this.
 const HEARTBEAT_INTERVAL_MS = 1000;
@@ -17,6 +18,8 @@ export interface ToolCallRequest {
   arguments: string;
   maxDurationMs: number;
   stepNumber: number;
+  /** The run's files for `file_search` (checked by the API). */
+  fileIds?: string[];
 }
 
 /** A call's progress reaches the client through its workflow (the one writer of the run's stream): one signal per this long at most. */
@@ -65,7 +68,7 @@ function bounded(output: string): string {
  * from a new call. Answers the model can act on (bad arguments, unknown tool, the tool's own error) are
  * results, not failures; a tool that cannot be reached throws, and Temporal retries it.
  */
-export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolbox'>) {
+export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolbox' | 'fileSearch'>) {
   return async function agentToolCall(request: ToolCallRequest): Promise<ToolResult> {
     const context = Context.current();
     const execution = context.info.workflowExecution;
@@ -81,7 +84,12 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
       } catch {
         return { output: `The arguments for ${request.name} are not valid JSON: ${request.arguments.slice(0, 200)}`, isError: true };
       }
-      const tool = await deps.toolbox.find(request.userId, request.allowedTools, request.name);
+      const tool =
+        request.name === FILE_SEARCH_TOOL
+          ? request.allowedTools.includes(FILE_SEARCH_TOOL) && deps.fileSearch && request.fileIds?.length
+            ? createFileSearchTool(deps.fileSearch, request.fileIds)
+            : undefined
+          : await deps.toolbox.find(request.userId, request.allowedTools, request.name);
       if (!tool) return { output: `There is no tool named ${request.name} available to this agent.`, isError: true };
       context.log.info('calling tool', { tool: request.name, callId: request.callId, attempt: context.info.attempt });
       const result = await tool.call(args, {
@@ -97,7 +105,7 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
         },
       });
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-      return { output: bounded(result.output), isError: result.isError };
+      return { output: bounded(result.output), isError: result.isError, ...(result.attachment ? { attachment: result.attachment } : {}) };
     } catch (error) {
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? error;
       if (error instanceof ToolDeadlineError) return { output: `${error.message}; it was stopped.`, isError: true };

@@ -10,7 +10,9 @@ export interface FileActivityDependencies {
   extraction: Pick<ExtractionPool, 'extractFile'>;
   index: VectorIndex;
   embedder: Pick<Embedder, 'embed' | 'batchSize'>;
-  embeddingsEndpoint: ResolvedEndpoint;
+  /** Absent when none is configured (then `embeddingsUnavailable` says why, and only a RAG API index can ingest). */
+  embeddingsEndpoint?: ResolvedEndpoint;
+  embeddingsUnavailable?: string;
   embeddingsModel: string;
   embeddingsDimensions?: number;
 }

@@ -56,6 +56,8 @@ export function createIngestFile(deps: FileActivityDependencies) {
         return { chunks: await index.countChunks(input.fileId, context.cancellationSignal) };
       }
 
+      const embeddingsEndpoint = deps.embeddingsEndpoint;
+      if (!embeddingsEndpoint) throw ApplicationFailure.nonRetryable(`File search is not set up on this server: ${deps.embeddingsUnavailable ?? 'no embeddings endpoint'}`, 'FileSearchUnavailable');
       let chunks;
       try {
         ({ chunks } = await deps.extraction.extractFile({ path: local, filename: input.filename, mimeType: input.mimeType }, { signal: context.cancellationSignal, chunking: {} }));
@@ -72,7 +74,7 @@ export function createIngestFile(deps: FileActivityDependencies) {
       await indexChunks({
         index,
         embedder: deps.embedder,
-        endpoint: deps.embeddingsEndpoint,
+        endpoint: embeddingsEndpoint,
         model: deps.embeddingsModel,
         dimensions: deps.embeddingsDimensions,
         fileId: input.fileId,

@@ -28,6 +28,8 @@ export interface ToolCallContext {
 export interface ToolResult {
   output: string;
   isError: boolean;
+  /** Shown to the client beside the call and saved with the reply (LibreChat's attachment: file_search sources). */
+  attachment?: Record<string, unknown>;
 }
 
 export interface RunnableTool {

@@ -6,6 +6,7 @@ import type { Config } from '../../shared/config.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../shared/errors.ts';
 import { roleDefinitions } from '../../shared/roles.ts';
+import { File } from '../../shared/models/file.ts';
 import type { AgentForRun } from '../../shared/agent-run.ts';
 import { agentParameters, definedOnly } from '../services/agent-parameters.ts';
 import type { ConversationParameters } from '../../shared/chat-run.ts';
@@ -49,6 +50,7 @@ export interface AgentDocumentForRun {
   model_parameters?: Record<string, unknown>;
   tools: string[];
   recursion_limit?: number;
+  file_search_file_ids?: string[];
 }
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish().transform((value) => value ?? undefined);
@@ -65,6 +67,8 @@ const chatBody = z.object({
   agent_id: z.string().regex(/^agent_[A-Za-z0-9_-]{1,64}$/, 'must be an agent id').nullish().transform((value) => value ?? undefined),
   /** LibreChat's switches for a plain endpoint's chat: `mcp` lists MCP servers whose tools the model may call. */
   ephemeralAgent: z.object({ mcp: z.array(z.string().max(100)).max(50).optional() }).loose().nullish().transform((value) => value ?? undefined),
+  /** Files attached to the message (LibreChat sends their records): the ones that are the user's own become searchable by the model. */
+  files: z.array(z.object({ file_id: z.string().min(1).max(100) }).loose()).max(50).nullish().transform((value) => value ?? undefined),
   isRegenerate: z.boolean().optional(),
   isContinued: z.boolean().optional(),
   responseMessageId: idSchema.nullish(),
@@ -132,6 +136,7 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     agentId: string | undefined,
     mcpServers: string[] | undefined,
     parameters: ConversationParameters,
+    attachedFileIds: string[] = [],
   ): Promise<{ endpoint: string; model: string; parameters: ConversationParameters; agent?: AgentForRun }> {
     const recursion = options.endpoints.agents;
     // Tools (built-in and MCP) are the YAML's `tools` capability, as in LibreChat: without it agents answer without tools.
@@ -146,12 +151,14 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
         endpoint: agent.provider,
         model: agent.model,
         parameters: { ...agentParameters(agent.model_parameters), ...definedOnly(parameters) },
-        agent: { id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: toolsAllowed ? (agent.tools ?? []) : [], recursionLimit: Math.max(1, limit) },
+        agent: withFiles({ id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: toolsAllowed ? (agent.tools ?? []) : [], recursionLimit: Math.max(1, limit) }, [...(agent.tools?.includes('file_search') ? (agent.file_search_file_ids ?? []) : []), ...attachedFileIds]),
       };
     }
     if (!model) throw new ValidationError('model: is required');
     const servers = [...new Set(mcpServers ?? [])];
-    if (servers.length === 0) return { endpoint: endpointName, model, parameters };
+    if (servers.length === 0 && attachedFileIds.length === 0) return { endpoint: endpointName, model, parameters };
+    // Files attached to a plain chat: the model gets file_search over them (LibreChat does the same).
+    if (servers.length === 0) return { endpoint: endpointName, model, parameters, agent: withFiles({ id: 'ephemeral', name: model, tools: [], recursionLimit: recursion.recursionLimit }, attachedFileIds) };
     if (!toolsAllowed) throw new ValidationError('ephemeralAgent.mcp: tools are not enabled on this server (endpoints.agents.capabilities)');
     const unknown = servers.filter((server) => !Object.hasOwn(options.endpoints.mcpServers, server));
     if (unknown.length > 0) throw new ValidationError(`ephemeralAgent.mcp: no MCP server named ${unknown.join(', ')}`);
@@ -159,8 +166,14 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
       endpoint: endpointName,
       model,
       parameters,
-      agent: { id: 'ephemeral', name: model, tools: servers.map((server) => `sys__all__sys_mcp_${server}`), recursionLimit: recursion.recursionLimit },
+      agent: withFiles({ id: 'ephemeral', name: model, tools: servers.map((server) => `sys__all__sys_mcp_${server}`), recursionLimit: recursion.recursionLimit }, attachedFileIds),
     };
+  }
+
+  /** The given files that are this user's own and readable as text (images and others' files are left out). */
+  async function ownReadableFileIds(userId: string, fileIds: string[]): Promise<string[]> {
+    const found = await File.find({ user: userId, file_id: { $in: fileIds } }, { file_id: 1, type: 1 }).lean<Array<{ file_id: string; type: string }>>();
+    return found.filter((file) => !/^(image|audio|video)\//.test(file.type)).map((file) => file.file_id);
   }
 
   app.post('/agents/chat/:endpoint', { preHandler: app.requireJwt }, async (request, reply) => {
@@ -168,9 +181,10 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     const user = authenticatedUser(request);
     const { endpoint: pathEndpoint } = parseInput(endpointParams, request.params);
     const body = parseInput(chatBody, request.body);
-    const { text, conversationId, parentMessageId, endpoint, model, agent_id, ephemeralAgent, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, clientRequestId, generationProtocolVersion: _version, ...parameters } = body;
+    const { text, conversationId, parentMessageId, endpoint, model, agent_id, ephemeralAgent, files, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, clientRequestId, generationProtocolVersion: _version, ...parameters } = body;
     // The client posts to /chat/<endpoint type> (e.g. "custom") and names the endpoint in the body.
-    const requested = await resolveAgentTurn({ id: user.id, role: user.role ?? 'USER' }, endpoint ?? pathEndpoint, model, agent_id, ephemeralAgent?.mcp, parameters);
+    const attached = files?.length ? await ownReadableFileIds(user.id, files.map((file) => file.file_id)) : [];
+    const requested = await resolveAgentTurn({ id: user.id, role: user.role ?? 'USER' }, endpoint ?? pathEndpoint, model, agent_id, ephemeralAgent?.mcp, parameters, attached);
     const json = wantsJsonStart(request);
     // An SSE answer holds a stream: counted against the user's open streams before the run starts.
     const release = json ? () => {} : acquireFollower(user.id);
@@ -259,4 +273,11 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
       release();
     }
   });
+}
+
+/** A run's agent with file_search over these files (when there are any); ids deduplicated, at most 200. */
+function withFiles(agent: AgentForRun, fileIds: string[]): AgentForRun {
+  const unique = [...new Set(fileIds)].slice(0, 200);
+  if (unique.length === 0) return agent;
+  return { ...agent, tools: agent.tools.includes('file_search') ? agent.tools : [...agent.tools, 'file_search'], fileIds: unique };
 }

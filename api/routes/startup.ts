@@ -10,8 +10,8 @@ import { authenticatedUser } from '../plugins/authenticate.ts';
 
 /** What the web client loads first: startup config, endpoints, models, the user and their role. */
 
-/** Agent capabilities durachat runs today: tools (built-in and MCP). File search, code, web search and actions come later. */
-const SUPPORTED_AGENT_CAPABILITIES = new Set(['tools']);
+/** Agent capabilities durachat runs today: tools (built-in and MCP) and file search. Code, web search and actions come later. */
+const SUPPORTED_AGENT_CAPABILITIES = new Set(['file_search', 'tools']);
 export async function startupRoutes(app: FastifyInstance, options: { config: Config; endpoints: EndpointsConfig; balance?: BalanceConfig }) {
   const { config, endpoints } = options;
 

@@ -24,6 +24,8 @@ export interface AgentForRun {
   model_parameters: Record<string, unknown>;
   tools: string[];
   recursion_limit?: number;
+  /** The agent's file_search files (tool_resources.file_search.file_ids). */
+  file_search_file_ids: string[];
 }
 
 /** The editable fields a create or update carries (already validated by api/routes/agents.ts). */
@@ -281,6 +283,7 @@ export function createAgentService(dependencies: {
         model_parameters: (agent.model_parameters as Record<string, unknown> | undefined) ?? {},
         tools: agent.tools ?? [],
         ...(typeof agent.recursion_limit === 'number' ? { recursion_limit: agent.recursion_limit } : {}),
+        file_search_file_ids: ((agent.tool_resources as { file_search?: { file_ids?: string[] } } | undefined)?.file_search?.file_ids ?? []).slice(0, 1000),
       };
     },
   };

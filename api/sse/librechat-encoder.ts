@@ -2,7 +2,7 @@ import type { RunEvent, SequencedEvent } from '../../shared/run-events.ts';
 
 /** One SSE event as LibreChat's client reads it: `event:` name and the JSON `data:` line. */
 export interface EncodedEvent {
-  event: 'message' | 'error';
+  event: 'message' | 'error' | 'attachment';
   data: unknown;
 }
 
@@ -60,6 +60,8 @@ export function encodeLibreChatEvent(event: RunEvent): EncodedEvent | undefined 
         },
       };
     }
+    case 'attachment':
+      return { event: 'attachment', data: event.attachment };
     case 'usage':
       return undefined;
     case 'final': {

@@ -26,7 +26,7 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
   const endpoints = loadEndpointsConfig(config);
   const quiet = { info: () => {}, warn: (meta: object, message: string) => process.env.TEST_CHILD_OUTPUT && console.warn(message, meta) };
   const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis, log: { info: quiet.info, warn: (meta, message) => void quiet.warn(meta, message) } }) : undefined;
-  const files = config.WORKER_QUEUES.includes('files') ? createFileRuntime({ config, endpoints, environment: testEnvironment(overrides) }) : undefined;
+  const files = config.WORKER_QUEUES.includes('files') || config.WORKER_QUEUES.includes('agent') ? createFileRuntime({ config, endpoints, environment: testEnvironment(overrides) }) : undefined;
   const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps });
   const running = Promise.all(workers.map(({ worker }) => worker.run()));
   return {
