@@ -442,6 +442,7 @@ describe('the agent run\'s loader', () => {
       model_parameters: { temperature: 0 },
       tools: ['web_search'],
       recursion_limit: 12,
+      file_search_file_ids: [],
     });
     assert.equal(await service.loadAgentForRun({ id: bob.user.id, role: 'USER' }, agent.id), null);
     assert.equal((await service.loadAgentForRun({ id: admin.user.id, role: 'ADMIN' }, agent.id))?.id, agent.id);
