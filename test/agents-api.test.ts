@@ -443,6 +443,7 @@ describe('the agent run\'s loader', () => {
       tools: ['web_search'],
       recursion_limit: 12,
       file_search_file_ids: [],
+      author: alice.user.id,
     });
     assert.equal(await service.loadAgentForRun({ id: bob.user.id, role: 'USER' }, agent.id), null);
     assert.equal((await service.loadAgentForRun({ id: admin.user.id, role: 'ADMIN' }, agent.id))?.id, agent.id);

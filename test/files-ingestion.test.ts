@@ -177,4 +177,28 @@ describe('file ingestion', () => {
     assert.match(call.tool_call.output, /retention\.md/);
     assert.equal(final.responseMessage.attachments[0].file_search.sources[0].fileName, 'retention.md');
   });
+
+  test('another user\'s file id listed in one\'s own agent gives neither its passages nor the right to delete it', async () => {
+    const bobs = await upload(bob.token, text('Bob\'s private plan: the launch date is the ninth of March.'), 'plan.md', 'text/markdown');
+    const bobsFile = await settled(bob.token, bobs.body.file_id);
+    assert.equal(bobsFile.status, 'ready', bobsFile.error);
+    const agent = await http.post('/api/agents', {
+      token: alice.token,
+      body: { name: 'Snoop', provider: 'demo', model: 'demo-fast', tools: ['file_search'], tool_resources: { file_search: { file_ids: [bobsFile.file_id] } } },
+    });
+    assert.equal(agent.status, 201, JSON.stringify(agent.body));
+    const result = await requestSse(`${stack.app.baseUrl}/api/agents/chat/agents`, {
+      method: 'POST',
+      token: alice.token,
+      body: { endpoint: 'agents', agent_id: agent.body.id, conversationId: null, parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'launch date? [tool=file_search arg.query=launch_date tokens=3]' },
+    });
+    assert.equal(result.completed, true);
+    assert.equal(result.events.some((event) => event.event === 'attachment'), false, 'no passage of Bob\'s file');
+    assert.ok(!JSON.stringify(finalEvent(result.events)!.data.responseMessage).includes('ninth of March'));
+    const listed = await http.get(`/api/files/agent/${agent.body.id}`, { token: alice.token });
+    assert.deepEqual(listed.body, [], 'Bob\'s record is not listed through her agent');
+    const deleted = await http.delete('/api/files', { token: alice.token, body: { files: [{ file_id: bobsFile.file_id, filepath: bobsFile.filepath }], agent_id: agent.body.id } });
+    assert.equal(deleted.status, 403);
+    assert.equal((await http.get(`/api/files/${bobsFile.file_id}`, { token: bob.token })).body.status, 'ready', 'Bob\'s file is still there');
+  });
 });

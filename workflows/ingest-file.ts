@@ -15,6 +15,9 @@ const dbWrite: ActivityOptions = {
  */
 const ingest: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
+  // All attempts together: past this the workflow's own catch settles the file as an error (a workflow
+  // execution timeout would end it without that, leaving the file `extracting` for ever).
+  scheduleToCloseTimeout: '3 hours',
   heartbeatTimeout: '30 seconds',
   // Cancelled (the file deleted): the workflow ends only once the activity has stopped, so the deletion's
   // next step (its vectors) never runs beside an index write still in flight, which would land afterwards.

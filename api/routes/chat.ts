@@ -51,6 +51,7 @@ export interface AgentDocumentForRun {
   tools: string[];
   recursion_limit?: number;
   file_search_file_ids?: string[];
+  author?: string;
 }
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish().transform((value) => value ?? undefined);
@@ -151,7 +152,10 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
         endpoint: agent.provider,
         model: agent.model,
         parameters: { ...agentParameters(agent.model_parameters), ...definedOnly(parameters) },
-        agent: withFiles({ id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: toolsAllowed ? (agent.tools ?? []) : [], recursionLimit: Math.max(1, limit) }, [...(agent.tools?.includes('file_search') ? (agent.file_search_file_ids ?? []) : []), ...attachedFileIds]),
+        agent: withFiles(
+          { id: agent.id, name: agent.name || 'Agent', instructions: agent.instructions || undefined, tools: toolsAllowed ? (agent.tools ?? []) : [], recursionLimit: Math.max(1, limit) },
+          [...(agent.tools?.includes('file_search') ? await agentReadableFileIds(agent, user.id) : []), ...attachedFileIds],
+        ),
       };
     }
     if (!model) throw new ValidationError('model: is required');
@@ -168,6 +172,18 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
       parameters,
       agent: withFiles({ id: 'ephemeral', name: model, tools: servers.map((server) => `sys__all__sys_mcp_${server}`), recursionLimit: recursion.recursionLimit }, attachedFileIds),
     };
+  }
+
+  /**
+   * An agent's file_search files that it may really search: its author's, or the user's own. Any id can be
+   * listed in an agent's tool_resources, so the list alone proves nothing about whose files they are.
+   */
+  async function agentReadableFileIds(agent: AgentDocumentForRun, userId: string): Promise<string[]> {
+    const ids = agent.file_search_file_ids ?? [];
+    if (ids.length === 0) return [];
+    const owners = [...new Set([agent.author, userId].filter((owner): owner is string => Boolean(owner)))];
+    const found = await File.find({ file_id: { $in: ids }, user: { $in: owners } }, { file_id: 1 }).lean<Array<{ file_id: string }>>();
+    return found.map((file) => file.file_id);
   }
 
   /** The given files that are this user's own and readable as text (images and others' files are left out). */

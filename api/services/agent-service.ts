@@ -24,8 +24,10 @@ export interface AgentForRun {
   model_parameters: Record<string, unknown>;
   tools: string[];
   recursion_limit?: number;
-  /** The agent's file_search files (tool_resources.file_search.file_ids). */
+  /** The agent's file_search files (tool_resources.file_search.file_ids): ids as stored, not yet checked. */
   file_search_file_ids: string[];
+  /** Its author: whose files an agent may search (besides the user's own). */
+  author: string;
 }
 
 /** The editable fields a create or update carries (already validated by api/routes/agents.ts). */
@@ -283,6 +285,7 @@ export function createAgentService(dependencies: {
         model_parameters: (agent.model_parameters as Record<string, unknown> | undefined) ?? {},
         tools: agent.tools ?? [],
         ...(typeof agent.recursion_limit === 'number' ? { recursion_limit: agent.recursion_limit } : {}),
+        author: String(agent.author),
         file_search_file_ids: ((agent.tool_resources as { file_search?: { file_ids?: string[] } } | undefined)?.file_search?.file_ids ?? []).slice(0, 1000),
       };
     },

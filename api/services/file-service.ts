@@ -71,7 +71,7 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
 
   /** The agent and the user's bits on it; 404 unless the user can at least VIEW it (as api/services/agent-service.ts). */
   async function agentWithBits(user: AgentUser, agentId: string, required: number) {
-    const agent = await Agent.findOne({ id: agentId }, { _id: 1, id: 1, tool_resources: 1 }).lean<{ _id: Types.ObjectId; id: string; tool_resources?: Record<string, { file_ids?: string[] }> }>();
+    const agent = await Agent.findOne({ id: agentId }, { _id: 1, id: 1, author: 1, tool_resources: 1 }).lean<{ _id: Types.ObjectId; id: string; author: Types.ObjectId; tool_resources?: Record<string, { file_ids?: string[] }> }>();
     if (!agent) throw new NotFoundError(AGENT_NOT_FOUND);
     const bits = await access.bitsOn(user, agent._id);
     if (!(bits & PermissionBits.VIEW)) throw new NotFoundError(AGENT_NOT_FOUND);
@@ -197,12 +197,14 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
         return { unlinked: true as const };
       }
       const found = await File.find({ file_id: { $in: request.fileIds } }).lean<LeanFile[]>();
-      let agentFileIds = new Set<string>();
+      // Another user's file may be deleted only as an editor of the agent its owner uploaded it to (the file's
+      // own `agent_id`): ids merely listed in some agent's tool_resources prove nothing (anyone can list any id
+      // in an agent of their own).
+      let editsAgent = false;
       if (request.agent_id && found.some((file) => String(file.user) !== user.id)) {
-        const agent = await agentWithBits(user, request.agent_id, PermissionBits.EDIT).catch(() => undefined);
-        agentFileIds = new Set(Object.values(agent?.tool_resources ?? {}).flatMap((resource) => resource?.file_ids ?? []));
+        editsAgent = (await agentWithBits(user, request.agent_id, PermissionBits.EDIT).catch(() => undefined)) !== undefined;
       }
-      const unauthorized = found.filter((file) => String(file.user) !== user.id && !agentFileIds.has(file.file_id)).map((file) => file.file_id);
+      const unauthorized = found.filter((file) => String(file.user) !== user.id && !(editsAgent && file.agent_id === request.agent_id)).map((file) => file.file_id);
       if (unauthorized.length > 0) return { unauthorizedFiles: unauthorized };
       if (dependencies.workflows) {
         // A workflow per file: vectors, object and record go, whatever crashes on the way.
@@ -221,7 +223,8 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
       const agent = await agentWithBits(user, agentId, PermissionBits.VIEW);
       const ids = [...new Set(Object.values(agent.tool_resources ?? {}).flatMap((resource) => resource?.file_ids ?? []))];
       if (ids.length === 0) return [];
-      const found = await File.find({ file_id: { $in: ids } }).lean<LeanFile[]>();
+      // Only files the agent's author uploaded, or that were uploaded to this agent: not any id someone listed.
+      const found = await File.find({ file_id: { $in: ids }, $or: [{ user: agent.author }, { agent_id: agentId }] }).lean<LeanFile[]>();
       return found.map(publicFile);
     },
   };

@@ -25,6 +25,8 @@ export interface LeanFile {
   error?: string;
   /** Chunks indexed by the ingestion (with status `ready`). */
   chunks?: number;
+  /** The agent it was uploaded to (with `tool_resource`). */
+  agent_id?: string;
   createdAt: Date;
   updatedAt: Date;
 }

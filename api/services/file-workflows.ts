@@ -23,7 +23,6 @@ export function createFileWorkflows(deps: { temporal: Client; taskQueue: string;
           workflowId: ingestWorkflowId(input.fileId),
           taskQueue,
           args: [input],
-          workflowExecutionTimeout: '6 hours',
           staticSummary: `ingest ${input.filename} (${input.mimeType})`,
         });
       } catch (error) {

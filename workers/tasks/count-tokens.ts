@@ -4,6 +4,7 @@
  * milliseconds of CPU, which must not stall the worker's event loop while other replies stream.
  */
 import { Tiktoken } from 'js-tiktoken/lite';
+import { countTokensBounded } from '../../shared/bounded-token-count.ts';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
 
 const encoder = new Tiktoken(o200kBase);
@@ -15,5 +16,6 @@ export interface CountTokensTask {
 export default function countTokens(task: CountTokensTask): number[] {
   // Special-token text (`<|endoftext|>` typed by a user or quoted in a reply) is counted as plain text:
   // js-tiktoken throws on it by default, which would fail saving the message that contains it.
-  return task.texts.map((text) => encoder.encode(text, [], []).length);
+  // Bounded: a message of one endless word would otherwise hold this thread for hours (shared/bounded-token-count.ts).
+  return task.texts.map((text) => countTokensBounded((piece) => encoder.encode(piece, [], []).length, text));
 }

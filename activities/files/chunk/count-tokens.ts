@@ -1,5 +1,6 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
+import { countTokensBounded } from '../../../shared/bounded-token-count.ts';
 
 let encoder: Tiktoken | undefined;
 
@@ -9,6 +10,6 @@ let encoder: Tiktoken | undefined;
  * that chunks (the extraction pool's), never at import. Special-token text counts as plain text.
  */
 export function countTokensO200k(text: string): number {
-  encoder ??= new Tiktoken(o200kBase);
-  return encoder.encode(text, [], []).length;
+  const built = (encoder ??= new Tiktoken(o200kBase));
+  return countTokensBounded((piece) => built.encode(piece, [], []).length, text);
 }

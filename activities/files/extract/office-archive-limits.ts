@@ -7,7 +7,9 @@ const maxUnpackedBytes = 512 * 1024 * 1024;
 const maxEntryBytes = 256 * 1024 * 1024;
 
 export function assertReasonableArchive(entries: ZipEntry[] | undefined, kind: string): void {
-  if (!entries) return;
+  // Without its central directory (damaged, or one too large to be an ordinary office file) the sizes cannot
+  // be checked before inflating: refused rather than trusted.
+  if (!entries) throw new BrokenFileError(`The ${kind} is damaged or too unusual to read safely.`);
   const total = entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
   const largest = entries.reduce((max, entry) => Math.max(max, entry.uncompressedSize), 0);
   if (total > maxUnpackedBytes || largest > maxEntryBytes) {
