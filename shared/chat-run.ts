@@ -25,7 +25,7 @@ export interface ChatRunInput {
   sender: string;
   parameters: ConversationParameters;
   /** The new user message; absent when regenerating or continuing an existing reply. */
-  userMessage?: { messageId: string; parentMessageId: string; text: string };
+  userMessage?: { messageId: string; parentMessageId: string; text: string; files?: Array<Record<string, unknown>> };
   responseMessageId: string;
   /** The user message the reply answers. */
   responseParentMessageId: string;

@@ -74,7 +74,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     responseMessage = (await Message.findOneAndUpdate({ messageId: input.responseMessageId, user: input.userId }, { $set: changes }, { returnDocument: 'after' }).lean<Record<string, unknown>>()) ?? reply;
   }
   const requestMessage = input.userMessage
-    ? { messageId: input.userMessage.messageId, parentMessageId: input.userMessage.parentMessageId, conversationId: input.conversationId, sender: 'User', text: input.userMessage.text, isCreatedByUser: true }
+    ? { messageId: input.userMessage.messageId, parentMessageId: input.userMessage.parentMessageId, conversationId: input.conversationId, sender: 'User', text: input.userMessage.text, isCreatedByUser: true, ...(input.userMessage.files ? { files: input.userMessage.files } : {}) }
     : await Message.findOne({ messageId: input.responseParentMessageId, user: input.userId }).lean<Record<string, unknown>>();
   // An existing conversation gets its one update per run: settings, and updatedAt (the list's order).
   // A new one was just inserted with exactly these settings, so it needs none.
@@ -137,6 +137,8 @@ export async function saveRequestDocuments(input: ChatRunInput, countTokens?: (t
       sender: 'User',
       text: input.userMessage.text,
       isCreatedByUser: true,
+      // The files attached to it, as LibreChat keeps them on the message (the client shows them on reload).
+      ...(input.userMessage.files ? { files: input.userMessage.files } : {}),
       ...(tokenCount !== undefined ? { tokenCount } : {}),
     });
   }

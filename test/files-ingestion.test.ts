@@ -145,6 +145,13 @@ describe('file ingestion', () => {
     assert.deepEqual(final.responseMessage.attachments, [attachment.data]);
     assert.deepEqual(final.responseMessage.content, foldAsClient(result.events));
     assert.match(final.responseMessage.content.at(-1).text, /^Tool file_search said: \[1\] runbook\.pdf/);
+    // The attachment stays on the user's message, as LibreChat keeps it: in the created event, the final one and on reload.
+    assert.equal(result.events[0]!.data.message.files[0].file_id, file.file_id);
+    assert.deepEqual(final.requestMessage.files.map((entry: { file_id: string; filename: string }) => [entry.file_id, entry.filename]), [[file.file_id, 'runbook.pdf']]);
+    const reloaded = await http.get(`/api/messages/${final.conversation.conversationId}`, { token: alice.token });
+    const userMessage = reloaded.body.find((message: { isCreatedByUser: boolean }) => message.isCreatedByUser);
+    assert.equal(userMessage.files[0].filename, 'runbook.pdf');
+    assert.equal(userMessage.files[0].type, 'application/pdf');
 
     // Another user's file attached by id is not searchable by them.
     const foreign = await requestSse(`${stack.app.baseUrl}/api/agents/chat/custom`, {

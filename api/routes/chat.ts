@@ -186,10 +186,10 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     return found.map((file) => file.file_id);
   }
 
-  /** The given files that are this user's own and readable as text (images and others' files are left out). */
-  async function ownReadableFileIds(userId: string, fileIds: string[]): Promise<string[]> {
-    const found = await File.find({ user: userId, file_id: { $in: fileIds } }, { file_id: 1, type: 1 }).lean<Array<{ file_id: string; type: string }>>();
-    return found.filter((file) => !/^(image|audio|video)\//.test(file.type)).map((file) => file.file_id);
+  /** The given files that are this user's own (others' are left out), as the message keeps them. */
+  async function ownFilesOf(userId: string, fileIds: string[]) {
+    const found = await File.find({ user: userId, file_id: { $in: fileIds } }, { file_id: 1, filename: 1, filepath: 1, type: 1, bytes: 1, width: 1, height: 1 }).lean<Array<{ file_id: string; filename: string; filepath: string; type: string; bytes: number; width?: number; height?: number }>>();
+    return found.map(({ file_id, filename, filepath, type, bytes, width, height }) => ({ file_id, filename, filepath, type, bytes, ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}) }));
   }
 
   app.post('/agents/chat/:endpoint', { preHandler: app.requireJwt }, async (request, reply) => {
@@ -199,7 +199,8 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     const body = parseInput(chatBody, request.body);
     const { text, conversationId, parentMessageId, endpoint, model, agent_id, ephemeralAgent, files, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, clientRequestId, generationProtocolVersion: _version, ...parameters } = body;
     // The client posts to /chat/<endpoint type> (e.g. "custom") and names the endpoint in the body.
-    const attached = files?.length ? await ownReadableFileIds(user.id, files.map((file) => file.file_id)) : [];
+    const ownFiles = files?.length ? await ownFilesOf(user.id, files.map((file) => file.file_id)) : [];
+    const attached = ownFiles.filter((file) => !/^(image|audio|video)\//.test(file.type)).map((file) => file.file_id);
     const requested = await resolveAgentTurn({ id: user.id, role: user.role ?? 'USER' }, endpoint ?? pathEndpoint, model, agent_id, ephemeralAgent?.mcp, parameters, attached);
     const json = wantsJsonStart(request);
     // An SSE answer holds a stream: counted against the user's open streams before the run starts.
@@ -207,6 +208,7 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     try {
       const started = await chat.start(user.id, {
         ...requested,
+        ...(ownFiles.length > 0 ? { files: ownFiles } : {}),
         text,
         conversationId,
         parentMessageId,

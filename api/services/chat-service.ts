@@ -38,6 +38,8 @@ export interface ChatRequest {
   clientMessageId?: string;
   /** An agent turn: `endpoint` and `model` are then the agent's provider and model. */
   agent?: AgentForRun;
+  /** The user's own files attached to the message (their public records), saved on the user message. */
+  files?: Array<Record<string, unknown>>;
 }
 
 const PENDING = 'pending';
@@ -174,9 +176,9 @@ export function createChatService(deps: {
         if (isNewConversation) throw new ValidationError('parentMessageId: a new conversation starts at the root');
         await requireMessage(userId, conversationId, parentMessageId);
       }
-      userMessage = { messageId: randomUUID(), parentMessageId, text: request.text };
+      userMessage = { messageId: randomUUID(), parentMessageId, text: request.text, ...(request.files?.length ? { files: request.files } : {}) };
       responseParentMessageId = userMessage.messageId;
-      createdMessage = { messageId: userMessage.messageId, parentMessageId, conversationId, sender: 'User', text: request.text, isCreatedByUser: true };
+      createdMessage = { messageId: userMessage.messageId, parentMessageId, conversationId, sender: 'User', text: request.text, isCreatedByUser: true, ...(request.files?.length ? { files: request.files } : {}) };
     }
 
     // The client's message id makes the request idempotent: a repeat (a retry after a lost response)
