@@ -1,8 +1,6 @@
 import {
   type ActivityOptions,
   ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   CancelledFailure,
   ContinueAsNew,
@@ -19,25 +17,7 @@ import type { ReplyOutcome } from '../shared/chat-run.ts';
 import type { ToolOutputEvent, ToolProgressEvent } from '../shared/run-events.ts';
 import type { ModelStepCall } from '../activities/agent/model-step.ts';
 import { toolProgressSignal, type ToolProgressUpdate } from './agent-run-signals.ts';
-
-const dbWrite: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 100 },
-};
-
-/** One model step: streamed like a chat reply (heartbeats, retries that continue what was streamed). */
-const modelStep: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '5 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '15 seconds',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: ['ProviderRequestRejected', 'ContextTooLong', 'PromptUnavailable', 'Superseded', 'EndpointUnavailable'],
-  },
-};
+import { dbWrite, failureMessage, modelCall } from './activity-options.ts';
 
 /**
  * Writing a finished tool's output (or progress) to the run's stream: quick, retried through a Redis blip.
@@ -67,12 +47,7 @@ function toolCallOptions(policy: ToolPolicy, name: string): ActivityOptions {
   };
 }
 
-function describeFailure(error: unknown): string {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure || cause instanceof Error) return cause.message;
-  return 'The reply could not be generated.';
-}
+const describeFailure = (error: unknown) => failureMessage(error, 'The reply could not be generated.');
 
 /** Calls of one model step run at once up to this many; the model is told about the rest (they are not run). */
 const MAX_PARALLEL_TOOL_CALLS = 16;
@@ -134,7 +109,7 @@ export async function agentRunWorkflow(input: AgentRunInput, carried?: AgentLoop
     outcome = await loop.run(async () => {
       while (true) {
         state.stepNumber += 1;
-        const llm = proxyActivities<Activities>({ ...modelStep, summary: `step ${state.stepNumber}: ${model}` });
+        const llm = proxyActivities<Activities>({ ...modelCall, summary: `step ${state.stepNumber}: ${model}` });
         const step = await llm.agentModelStep(input, { stepNumber: state.stepNumber, transcript: state.transcript });
         if (step.toolCalls.length === 0) return { status: 'completed', finishReason: step.finishReason } satisfies ReplyOutcome;
         if (state.stepNumber >= input.agent.recursionLimit) {

@@ -1,40 +1,12 @@
-import { type ActivityOptions, ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import { type ActivityOptions, CancellationScope, isCancellation, log, patched, proxyActivities, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ChatRunInput, ReplyOutcome } from '../shared/chat-run.ts';
-
-/** Database writes: quick and idempotent, retried while the database is down (within the run's 25-minute bound). */
-const dbWrite: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 100 },
-};
-
-/**
- * The streaming model call. A short heartbeat timeout notices a dead worker within seconds; 429/5xx,
- * dropped or stalled connections, worker shutdowns and Redis outages are retried with backoff (each
- * attempt visible in the Temporal UI); a refusal (400/401/...) is final. Cancellation waits for the
- * activity to stop writing before the run is closed.
- */
-const llmCall: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '5 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '15 seconds',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: ['ProviderRequestRejected', 'ContextTooLong', 'PromptUnavailable', 'Superseded', 'EndpointUnavailable'],
-  },
-};
+import { dbWrite, failureMessage, modelCall } from './activity-options.ts';
 
 /** The title is a nicety: two tries, then the conversation keeps "New Chat". */
 const titleCall: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 2, initialInterval: '1 second' } };
 
-function describeFailure(error: unknown): string {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure || cause instanceof Error) return cause.message;
-  return 'The reply could not be generated.';
-}
+const describeFailure = (error: unknown) => failureMessage(error, 'The reply could not be generated.');
 
 /**
  * One chat turn (workflow id `chat-<responseMessageId>`): save the request, stream the reply, then
@@ -45,7 +17,7 @@ function describeFailure(error: unknown): string {
 export async function chatWorkflow(input: ChatRunInput): Promise<ReplyOutcome> {
   const model = `${input.model} on ${input.endpoint}`;
   const db = proxyActivities<Activities>({ ...dbWrite, summary: 'save the request' });
-  const llm = proxyActivities<Activities>({ ...llmCall, summary: `stream the reply from ${model}` });
+  const llm = proxyActivities<Activities>({ ...modelCall, summary: `stream the reply from ${model}` });
   const closer = proxyActivities<Activities>({ ...dbWrite, summary: 'save the reply and close the run' });
   const background = proxyActivities<Activities>({ ...titleCall, summary: `title from ${model}`, ...(input.backgroundTaskQueue ? { taskQueue: input.backgroundTaskQueue } : {}) });
 

@@ -1,11 +1,7 @@
-import { type ActivityOptions, ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { type ActivityOptions, ActivityCancellationType, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { IngestFileInput } from '../shared/file-ingestion.ts';
-
-const dbWrite: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 100 },
-};
+import { dbWrite, failureMessage } from './activity-options.ts';
 
 /**
  * Extract, chunk, embed and index one file. Long (a 100-page PDF, a 10 MB CSV): it heartbeats its progress,
@@ -25,11 +21,7 @@ const ingest: ActivityOptions = {
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['BrokenFile', 'UnsupportedFile', 'FileGone', 'FileSearchUnavailable'] },
 };
 
-function reason(error: unknown): string {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  return cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : 'The file could not be processed.';
-}
+const reason = (error: unknown) => failureMessage(error, 'The file could not be processed.');
 
 /**
  * One uploaded file's ingestion (workflow id `ingest-<file_id>`, on the files task queue, so it never delays

@@ -6,11 +6,12 @@ import { foldReply } from '../../shared/run-content.ts';
 import type { RunEvent } from '../../shared/run-events.ts';
 import { buildPrompt, outputBudget } from '../chat/build-prompt.ts';
 import { createCoalescingWriter, type DeltaKind } from '../chat/coalescing-writer.ts';
+import { relayProviderStream } from '../chat/relay-provider-stream.ts';
 import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
 import { FILE_SEARCH_TOOL, fileSearchDefinition } from '../tools/file-search-tool.ts';
-import { CONTINUE_INSTRUCTION, type PromptMessage } from '../providers/provider.ts';
+import { continuationMessages, type PromptMessage } from '../providers/provider.ts';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
 
@@ -106,11 +107,11 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       // The agent's instructions lead the system text (they are the agent's, not the conversation's settings).
       const system = [input.agent.instructions, input.parameters.system, serverInstructions].filter(Boolean).join('\n\n') || undefined;
       const promptInput = { ...input, parameters: { ...input.parameters, system } };
-      const messages: PromptMessage[] = [...(await buildPrompt(promptInput, endpoint, deps, context.cancellationSignal)), ...transcriptMessages(request.transcript)];
-      if (alreadyStreamed) {
-        messages.push({ role: 'assistant', content: alreadyStreamed });
-        if (provider.continuation === 'instruction') messages.push({ role: 'user', content: CONTINUE_INSTRUCTION });
-      }
+      const messages: PromptMessage[] = [
+        ...(await buildPrompt(promptInput, endpoint, deps, context.cancellationSignal)),
+        ...transcriptMessages(request.transcript),
+        ...continuationMessages(alreadyStreamed, provider.continuation),
+      ];
 
       const deltas = createCoalescingWriter(async (pieces) => {
         for (const piece of pieces) {
@@ -126,52 +127,40 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
 
       const calls = new Map<number, ModelStepCall & { announced: boolean }>();
       let text = alreadyStreamed;
-      let finishReason = 'stop';
       const chunks = withIdleTimeout(
         (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal, tools }),
         { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
       );
-      try {
-        for await (const chunk of chunks) {
-          if (chunk.type === 'text' || chunk.type === 'reasoning') {
-            if (chunk.type === 'text') text += chunk.text;
-            deltas.push(chunk.type, chunk.text);
-          } else if (chunk.type === 'tool_call') {
-            await deltas.flush();
-            let call = calls.get(chunk.index);
-            if (!call) {
-              const id = toolCallId(input.responseMessageId, stepNumber, chunk.index);
-              const announced = earlier.some((event) => event.type === 'step' && event.stepId === toolStepId(id));
-              const previousPart = announced ? foldReply(writer.events.map((item) => item.event)).content.findIndex((part) => part.type === 'tool_call' && part.tool_call.id === id) : -1;
-              call = { id, name: chunk.name, arguments: '', stepId: toolStepId(id), contentIndex: previousPart >= 0 ? previousPart : partCount, announced };
-              calls.set(chunk.index, call);
-              if (!announced) {
-                await writer.append({ type: 'step', stepId: call.stepId, runId: input.responseMessageId, index: call.contentIndex, kind: 'tool_calls', toolCalls: [{ id, name: chunk.name }] });
-                partCount += 1;
-              }
-              current = undefined;
+      const { finishReason } = await relayProviderStream(chunks, {
+        deltas,
+        writer,
+        signal: context.cancellationSignal,
+        onText: (piece) => {
+          text += piece;
+        },
+        onToolCall: async (chunk) => {
+          let call = calls.get(chunk.index);
+          if (!call) {
+            const id = toolCallId(input.responseMessageId, stepNumber, chunk.index);
+            const announced = earlier.some((event) => event.type === 'step' && event.stepId === toolStepId(id));
+            const previousPart = announced ? foldReply(writer.events.map((item) => item.event)).content.findIndex((part) => part.type === 'tool_call' && part.tool_call.id === id) : -1;
+            call = { id, name: chunk.name, arguments: '', stepId: toolStepId(id), contentIndex: previousPart >= 0 ? previousPart : partCount, announced };
+            calls.set(chunk.index, call);
+            if (!announced) {
+              await writer.append({ type: 'step', stepId: call.stepId, runId: input.responseMessageId, index: call.contentIndex, kind: 'tool_calls', toolCalls: [{ id, name: chunk.name }] });
+              partCount += 1;
             }
-            if (chunk.signature) call.signature = chunk.signature;
-            const before = call.arguments.length;
-            call.arguments += chunk.argumentsDelta;
-            // What the client already has from an earlier attempt is not sent again.
-            const sent = sentArguments.get(call.id) ?? 0;
-            const fresh = call.arguments.slice(Math.max(before, sent));
-            if (fresh) await writer.append({ type: 'tool_call', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, argumentsDelta: fresh });
-          } else if (chunk.type === 'finish') finishReason = chunk.reason;
-          else if (chunk.type === 'usage') {
-            await deltas.flush();
-            const { type: _type, ...usage } = chunk;
-            await writer.append({ type: 'usage', ...usage });
+            current = undefined;
           }
-        }
-        await deltas.flush();
-      } catch (error) {
-        await deltas.flush().catch(() => undefined);
-        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-        throw error;
-      }
-      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+          if (chunk.signature) call.signature = chunk.signature;
+          const before = call.arguments.length;
+          call.arguments += chunk.argumentsDelta;
+          // What the client already has from an earlier attempt is not sent again.
+          const sent = sentArguments.get(call.id) ?? 0;
+          const fresh = call.arguments.slice(Math.max(before, sent));
+          if (fresh) await writer.append({ type: 'tool_call', stepId: call.stepId, index: call.contentIndex, callId: call.id, name: call.name, argumentsDelta: fresh });
+        },
+      });
       const toolCalls = [...calls.values()].map(({ announced: _announced, ...call }) => call);
       return { finishReason, text, toolCalls };
     } finally {

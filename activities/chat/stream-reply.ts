@@ -5,9 +5,10 @@ import { foldReply } from '../../shared/run-content.ts';
 import { messageStepId, type StepEvent } from '../../shared/run-events.ts';
 import type { ChatActivityDependencies } from '../dependencies.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
-import { CONTINUE_INSTRUCTION, type PromptMessage } from '../providers/provider.ts';
+import { continuationMessages, type PromptMessage } from '../providers/provider.ts';
 import { buildPrompt, outputBudget } from './build-prompt.ts';
 import { createCoalescingWriter } from './coalescing-writer.ts';
+import { relayProviderStream } from './relay-provider-stream.ts';
 import { openRunWriter, type AttemptProgress } from './run-writer.ts';
 
 /** Heartbeats come from a timer, not per token: the SDK throttles them anyway, and a per-token call costs CPU. */
@@ -59,11 +60,7 @@ export function createStreamReply(deps: ChatActivityDependencies) {
       stepWritten.catch(() => undefined);
 
       const messages: PromptMessage[] = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
-      const prefix = (input.continuedText ?? '') + alreadyStreamed;
-      if (prefix) {
-        messages.push({ role: 'assistant', content: prefix });
-        if (provider.continuation === 'instruction') messages.push({ role: 'user', content: CONTINUE_INSTRUCTION });
-      }
+      messages.push(...continuationMessages((input.continuedText ?? '') + alreadyStreamed, provider.continuation));
       await stepWritten;
 
       // Deltas are spaced further apart as the stream nears its cap (it is never trimmed: a reply keeps its beginning).
@@ -72,33 +69,11 @@ export function createStreamReply(deps: ChatActivityDependencies) {
         for (const segment of segments) await writer.append({ type: segment.kind, stepId, text: segment.text });
       }, { minIntervalMs: spacing });
 
-      let finishReason = 'stop';
       const chunks = withIdleTimeout(
         (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal }),
         { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
       );
-      try {
-        for await (const chunk of chunks) {
-          if (chunk.type === 'text' || chunk.type === 'reasoning') deltas.push(chunk.type, chunk.text);
-          else if (chunk.type === 'finish') finishReason = chunk.reason;
-          else if (chunk.type === 'usage') {
-            await deltas.flush();
-            const { type: _type, ...usage } = chunk;
-            await writer.append({ type: 'usage', ...usage });
-          }
-          // Tool calls belong to agent runs (a later issue); a chat reply offers no tools, so none arrive.
-        }
-        await deltas.flush();
-      } catch (error) {
-        // Whatever was already read from the provider is still written: it is part of what this attempt
-        // produced, and the next attempt continues after it (worker shutdown, stall, dropped stream).
-        await deltas.flush().catch(() => undefined);
-        if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-        throw error;
-      }
-      // The SDK ends the iteration quietly when its signal aborts; that is a cancellation, not a reply.
-      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-      return { finishReason };
+      return await relayProviderStream(chunks, { deltas, writer, signal: context.cancellationSignal });
     } finally {
       clearInterval(heartbeat);
     }

@@ -130,3 +130,9 @@ export interface EmbeddingsProvider {
 
 export const CONTINUE_INSTRUCTION =
   'Your previous answer was cut off. Continue it from exactly where it stopped: do not repeat anything, do not add a preamble.';
+
+/** What follows a prompt to have a partial reply continued, the provider's way (none for an empty partial). */
+export function continuationMessages(partial: string, strategy: ContinuationStrategy): PromptMessage[] {
+  if (!partial) return [];
+  return strategy === 'instruction' ? [{ role: 'assistant', content: partial }, { role: 'user', content: CONTINUE_INSTRUCTION }] : [{ role: 'assistant', content: partial }];
+}
