@@ -10,6 +10,7 @@
 import OpenAI from 'openai';
 import { replyTokens } from '../workers/demo-provider/reply-script.ts';
 import { argument, isMain, startBenchStack } from './bench-stack.ts';
+import { readSse } from './sse-reader.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 
 export interface Sample {
@@ -28,29 +29,17 @@ export async function durachatChat(baseUrl: string, token: string, text: string,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ endpoint: target.endpoint, model: target.model, text, conversationId: null }),
   });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
   let ttftMs = NaN;
   let reply = '';
   let completed = false;
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const data = block.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-      if (!data) continue;
-      const payload = JSON.parse(data);
-      if (payload.event === 'on_message_delta') {
-        if (Number.isNaN(ttftMs)) ttftMs = performance.now() - started;
-        for (const part of payload.data.delta.content) reply += part.text ?? '';
-      }
-      if (payload.final) completed = true;
+  await readSse(response, ({ data: payload }) => {
+    if (payload.event === 'on_message_delta') {
+      if (Number.isNaN(ttftMs)) ttftMs = performance.now() - started;
+      for (const part of payload.data.delta.content) reply += part.text ?? '';
     }
-  }
+    if (payload.final) completed = true;
+    return false;
+  });
   return { ttftMs, text: reply, completed, status: response.status };
 }
 

@@ -19,6 +19,7 @@ import { createRedisKeys } from '../shared/redis-keys.ts';
 import { createTemporalClient } from '../shared/temporal-client.ts';
 import { listLiveWorkers } from '../shared/worker-heartbeat.ts';
 import { replyTokens } from '../workers/demo-provider/reply-script.ts';
+import { readSse } from './sse-reader.ts';
 import { argument, startBenchStack, type BenchStack } from './bench-stack.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 
@@ -31,45 +32,6 @@ const killDelayMs = Number(argument('kill-delay-ms', '1000'));
 const killDeadlineMs = Number(argument('kill-deadline-ms', '20000'));
 /** A chat not finished this long after its start counts as not completed. */
 const chatTimeoutMs = Number(argument('chat-timeout-ms', '180000'));
-
-interface SseEvent {
-  id?: string;
-  event: string;
-  data: any;
-}
-
-/** Reads an SSE response, calling `onEvent` per event; `onEvent` returning true stops reading. */
-async function readSse(response: Response, onEvent: (event: SseEvent) => boolean): Promise<'ended' | 'stopped'> {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) return 'ended';
-      buffer += value;
-      let boundary: number;
-      while ((boundary = buffer.indexOf('\n\n')) !== -1) {
-        const block = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const event: SseEvent = { event: 'message', data: undefined };
-        const dataLines: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const [field, ...rest] = line.split(':');
-          const fieldValue = rest.join(':').replace(/^ /, '');
-          if (field === 'id') event.id = fieldValue;
-          else if (field === 'event') event.event = fieldValue;
-          else if (field === 'data') dataLines.push(fieldValue);
-        }
-        if (dataLines.length === 0) continue;
-        event.data = JSON.parse(dataLines.join('\n'));
-        if (onEvent(event)) return 'stopped';
-      }
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
 
 interface Chat {
   index: number;

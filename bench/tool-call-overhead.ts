@@ -15,6 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { argument, isMain, root, startBenchStack } from './bench-stack.ts';
 import { percentile } from './process-stats.ts';
+import { readSse } from './sse-reader.ts';
 
 const TOOL = 'echo_mcp_durachat-tools';
 
@@ -42,33 +43,20 @@ async function agentRun(baseUrl: string, token: string, agentId: string, rounds:
     body: JSON.stringify({ endpoint: 'agents', agent_id: agentId, conversationId: null, text: `bench [tool=${TOOL} arg.message=hi rounds=${rounds} tokens=1]` }),
   });
   if (!response.ok) throw new Error(`agent run refused: ${response.status} ${await response.text()}`);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   const argsDone = new Map<string, number>();
   const spans: number[] = [];
   const completedAt: number[] = [];
-  let buffer = '';
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const data = block.split('\n').find((line) => line.startsWith('data: '))?.slice(6);
-      if (!data) continue;
-      const now = performance.now();
-      const payload = JSON.parse(data);
-      if (payload.event === 'on_run_step_delta') argsDone.set(payload.data.id, now);
-      else if (payload.event === 'on_run_step_completed') {
-        const since = argsDone.get(payload.data.result.id);
-        if (since !== undefined) spans.push(now - since);
-        completedAt.push(now);
-      } else if (payload.final === true || block.startsWith('event: error')) {
-        if (!payload.final) throw new Error(`agent run failed: ${data}`);
-      }
+  await readSse(response, ({ event, data: payload }) => {
+    const now = performance.now();
+    if (event === 'error') throw new Error(`agent run failed: ${JSON.stringify(payload)}`);
+    if (payload.event === 'on_run_step_delta') argsDone.set(payload.data.id, now);
+    else if (payload.event === 'on_run_step_completed') {
+      const since = argsDone.get(payload.data.result.id);
+      if (since !== undefined) spans.push(now - since);
+      completedAt.push(now);
     }
-  }
+    return false;
+  });
   if (spans.length !== rounds) throw new Error(`expected ${rounds} tool calls, saw ${spans.length}`);
   const roundTrips = completedAt.slice(1).map((at, index) => at - completedAt[index]!);
   return { spans, roundTrips };
