@@ -13,7 +13,6 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import mongoose from 'mongoose';
 import { createActivities } from '../activities/index.ts';
-import { createProviderRegistry } from '../activities/providers/index.ts';
 import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
 import { createToolbox } from '../activities/tools/toolbox.ts';
 import { ToolUnavailableError, type RunnableTool } from '../activities/tools/tool-types.ts';
@@ -22,22 +21,18 @@ import { foldReply } from '../shared/run-content.ts';
 import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
 import { loadConfig } from '../shared/config.ts';
 import { connectDatabase } from '../shared/database.ts';
-import { loadEndpointsConfig } from '../shared/endpoints-config.ts';
 import { Message, ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
-import { createRunRegistry } from '../shared/run-registry.ts';
 import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
-import { createLocalTestEnvironment } from '../test/helpers/temporal-test-environment.ts';
+import { createLocalTestEnvironment, workflowSource } from '../test/helpers/temporal-test-environment.ts';
+import { testActivityDependencies } from '../test/helpers/activity-dependencies.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
 import { createTokenCounter } from '../workers/token-counter.ts';
 import { agentRunWorkflow } from './agent-run.ts';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures');
 const recordTo = path.join(fixtures, 'agent-completed-v1.history.json');
-const workflowsPath = path.join(import.meta.dirname, 'index.ts');
-const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
 
 let environment: TestWorkflowEnvironment;
 let provider: FakeProvider;
@@ -84,23 +79,9 @@ beforeAll(async () => {
   provider = await startFakeProvider();
   config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
   await connectDatabase(config.MONGO_URI);
-  const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
   const builtins = createBuiltinTools();
   for (const tool of testTools) builtins.set(tool.definition.name, tool);
-  const activities = createActivities({
-    redis,
-    keys,
-    runs: createRunRegistry(redis, keys, { ttlSeconds: 60 }),
-    endpoints: loadEndpointsConfig(config),
-    streamMaxLength: 5000,
-    streamTtlSeconds: 60,
-    streamFlushIntervalMs: 0,
-    redisOutageToleranceMs: 5000,
-    providers: createProviderRegistry(),
-    resolveEndpointCredentials: async (endpoint) => endpoint,
-    countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
-    toolbox: createToolbox({ builtins }),
-  });
+  const activities = createActivities(testActivityDependencies({ redis, config, tokenCounter, streamMaxLength: 5000, toolbox: createToolbox({ builtins }) }));
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
   running = worker.run();
 });

@@ -14,22 +14,18 @@ import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import mongoose from 'mongoose';
 import { createActivities } from '../activities/index.ts';
-import { createProviderRegistry } from '../activities/providers/index.ts';
-import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
-import { createToolbox } from '../activities/tools/toolbox.ts';
 import type { ChatRunInput } from '../shared/chat-run.ts';
 import { foldReply } from '../shared/run-content.ts';
 import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
 import type { SequencedEvent } from '../shared/run-events.ts';
 import { loadConfig } from '../shared/config.ts';
 import { connectDatabase } from '../shared/database.ts';
-import { loadEndpointsConfig } from '../shared/endpoints-config.ts';
 import { Message, ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
-import { createRunRegistry } from '../shared/run-registry.ts';
 import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
-import { createLocalTestEnvironment } from '../test/helpers/temporal-test-environment.ts';
+import { createLocalTestEnvironment, workflowSource } from '../test/helpers/temporal-test-environment.ts';
+import { testActivityDependencies } from '../test/helpers/activity-dependencies.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
 import { createTokenCounter } from '../workers/token-counter.ts';
 import { chatWorkflow } from './chat.ts';
@@ -37,9 +33,6 @@ import { chatWorkflow } from './chat.ts';
 const fixtures = path.join(import.meta.dirname, 'fixtures');
 /** Where RECORD_WORKFLOW_HISTORY=1 writes; bump the version when the workflow changes on purpose. */
 const recordTo = path.join(fixtures, 'chat-completed-v3.history.json');
-const workflowsPath = path.join(import.meta.dirname, 'index.ts');
-const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
 
 let environment: TestWorkflowEnvironment;
 let provider: FakeProvider;
@@ -57,21 +50,7 @@ beforeAll(async () => {
   provider = await startFakeProvider();
   config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
   await connectDatabase(config.MONGO_URI);
-  const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
-  const activities = createActivities({
-    redis,
-    keys,
-    runs: createRunRegistry(redis, keys, { ttlSeconds: 60 }),
-    endpoints: loadEndpointsConfig(config),
-    streamMaxLength: 1000,
-    streamTtlSeconds: 60,
-    streamFlushIntervalMs: 0,
-    redisOutageToleranceMs: 5000,
-    providers: createProviderRegistry(),
-    resolveEndpointCredentials: async (endpoint) => endpoint,
-    countTokens: (texts, signal) => tokenCounter.countTokens(texts, signal),
-    toolbox: createToolbox({ builtins: createBuiltinTools() }),
-  });
+  const activities = createActivities(testActivityDependencies({ redis, config, tokenCounter, streamMaxLength: 1000 }));
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
   // The same activities, except that saving the request fails for good (what the database down for longer
   // than the retries looks like to the workflow).

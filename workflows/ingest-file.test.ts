@@ -16,24 +16,19 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import mongoose from 'mongoose';
-import { createExtractionPool } from '../activities/files/extract/extraction-pool.ts';
 import type { FileActivityDependencies } from '../activities/files/file-dependencies.ts';
 import { createFileActivities } from '../activities/files/index.ts';
-import { createLanceVectorIndex } from '../activities/files/index/lance-vector-index.ts';
-import { createFileStorages } from '../activities/files/storage/create-file-storage.ts';
 import { storageKey } from '../activities/files/storage/file-storage.ts';
-import { createEmbedder } from '../activities/providers/embeddings.ts';
 import { loadConfig } from '../shared/config.ts';
 import { connectDatabase } from '../shared/database.ts';
 import { loadEndpointsConfig } from '../shared/endpoints-config.ts';
-import { loadFileEnvironment } from '../shared/file-config.ts';
 import { deleteFileWorkflowId, ingestWorkflowId, type IngestFileInput } from '../shared/file-ingestion.ts';
-import { loadFileSearchConfig, resolveEmbeddingsEndpoint } from '../shared/file-search-config.ts';
 import { File } from '../shared/models/file.ts';
 import { makeCorruptPdf, makePdf } from '../test/helpers/file-fixtures.ts';
 import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
-import { createLocalTestEnvironment } from '../test/helpers/temporal-test-environment.ts';
+import { createLocalTestEnvironment, workflowSource } from '../test/helpers/temporal-test-environment.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
+import { createFileRuntime } from '../workers/file-runtime.ts';
 import { deleteFileWorkflow } from './delete-file.ts';
 import { ingestFileWorkflow } from './ingest-file.ts';
 
@@ -41,9 +36,6 @@ const fixtures = path.join(import.meta.dirname, 'fixtures');
 /** Where RECORD_WORKFLOW_HISTORY=1 writes; bump the version when a workflow changes on purpose. */
 const recordIngestTo = path.join(fixtures, 'ingest-file-v1.history.json');
 const recordDeleteTo = path.join(fixtures, 'delete-file-v1.history.json');
-const workflowsPath = path.join(import.meta.dirname, 'index.ts');
-const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-const workflowSource = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath };
 
 let environment: TestWorkflowEnvironment;
 let provider: FakeProvider;
@@ -62,22 +54,11 @@ beforeAll(async () => {
   const variables = testEnvironment({ DEMO_PROVIDER_URL: provider.url, DATA_DIR: dataDir, VECTOR_INDEX_DIR: path.join(dataDir, 'vectors') });
   config = loadConfig(variables);
   await connectDatabase(config.MONGO_URI);
-  const search = loadFileSearchConfig(variables as NodeJS.ProcessEnv, config);
-  assert.equal(search.index.kind, 'lancedb');
-  const extraction = createExtractionPool({ maxThreads: 1 });
-  const index = createLanceVectorIndex({ directory: path.join(dataDir, 'vectors'), tableName: search.index.tableName });
-  deps = {
-    storages: createFileStorages({ dataDir, environment: loadFileEnvironment(variables) }),
-    extraction,
-    index,
-    embedder: createEmbedder({ batchSize: 4 }),
-    embeddingsEndpoint: resolveEmbeddingsEndpoint(search, loadEndpointsConfig(config)),
-    embeddingsModel: search.embeddings.model,
-  };
-  closeDeps = async () => {
-    await extraction.close();
-    await index.close();
-  };
+  // The worker's own composition (workers/file-runtime.ts), with small embedding batches.
+  const runtime = createFileRuntime({ config, endpoints: loadEndpointsConfig(config), environment: { ...variables, EMBEDDINGS_BATCH_SIZE: '4' } });
+  assert.equal(runtime.deps.index.kind, 'lancedb');
+  deps = runtime.deps;
+  closeDeps = runtime.close;
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities: createFileActivities(deps), maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
   running = worker.run();
 });

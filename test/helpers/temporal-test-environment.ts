@@ -13,3 +13,11 @@ export async function createLocalTestEnvironment(): Promise<TestWorkflowEnvironm
     server: { executable: { type: 'existing-path', path: executable }, searchAttributes: [...durachatSearchAttributeKeys] },
   });
 }
+
+/**
+ * What the workflow tests' workers run: the bundle `npm start` builds when WORKFLOW_BUNDLE_PATH names one,
+ * else workflows/index.ts, bundled by the worker.
+ */
+export const workflowSource = process.env.WORKFLOW_BUNDLE_PATH
+  ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
+  : { workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname };
