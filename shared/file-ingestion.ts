@@ -15,3 +15,8 @@ export type FileStatus = 'pending' | 'extracting' | 'embedding' | 'ready' | 'err
 
 export const ingestWorkflowId = (fileId: string) => `ingest-${fileId}`;
 export const deleteFileWorkflowId = (fileId: string) => `delete-file-${fileId}`;
+
+/** Whether a file of this (sniffed) type holds text to ingest and search: images, audio and video do not. */
+export function holdsText(type: string): boolean {
+  return !/^(image|audio|video)\//.test(type);
+}

@@ -9,17 +9,10 @@ const BUILTIN_POLICY: ToolPolicy = { maxDurationMs: 30_000, maximumAttempts: 2, 
  */
 const MCP_DEFAULT_POLICY: ToolPolicy = { maxDurationMs: 60 * 60_000, maximumAttempts: 3, initialIntervalMs: 1000 };
 
-interface McpServerPolicyFields {
-  timeout?: number;
-  toolMaxDurationMs?: number;
-  toolRetry?: { maximumAttempts?: number; initialIntervalMs?: number };
-}
-
 /** Each tool source's policy, from librechat.yaml, frozen into the run's input (the Temporal UI shows it). */
 export function toolPoliciesFor(endpoints: EndpointsConfig): Record<string, ToolPolicy> {
   const policies: Record<string, ToolPolicy> = { builtin: BUILTIN_POLICY, default: MCP_DEFAULT_POLICY };
-  const servers = (endpoints as { mcpServers?: Record<string, McpServerPolicyFields> }).mcpServers ?? {};
-  for (const [name, server] of Object.entries(servers)) {
+  for (const [name, server] of Object.entries(endpoints.mcpServers)) {
     policies[name] = {
       maxDurationMs: Math.max(server.toolMaxDurationMs ?? MCP_DEFAULT_POLICY.maxDurationMs, server.timeout ?? 0),
       maximumAttempts: server.toolRetry?.maximumAttempts ?? MCP_DEFAULT_POLICY.maximumAttempts,

@@ -7,6 +7,7 @@ import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../shared/errors.ts';
 import { roleDefinitions } from '../../shared/roles.ts';
 import { File } from '../../shared/models/file.ts';
+import { holdsText } from '../../shared/file-ingestion.ts';
 import type { AgentForRun } from '../../shared/agent-run.ts';
 import { agentParameters, definedOnly } from '../services/agent-parameters.ts';
 import type { ConversationParameters } from '../../shared/chat-run.ts';
@@ -200,7 +201,7 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     const { text, conversationId, parentMessageId, endpoint, model, agent_id, ephemeralAgent, files, isRegenerate, isContinued, responseMessageId, overrideParentMessageId, editedContent, messageId, clientRequestId, generationProtocolVersion: _version, ...parameters } = body;
     // The client posts to /chat/<endpoint type> (e.g. "custom") and names the endpoint in the body.
     const ownFiles = files?.length ? await ownFilesOf(user.id, files.map((file) => file.file_id)) : [];
-    const attached = ownFiles.filter((file) => !/^(image|audio|video)\//.test(file.type)).map((file) => file.file_id);
+    const attached = ownFiles.filter((file) => holdsText(file.type)).map((file) => file.file_id);
     const requested = await resolveAgentTurn({ id: user.id, role: user.role ?? 'USER' }, endpoint ?? pathEndpoint, model, agent_id, ephemeralAgent?.mcp, parameters, attached);
     const json = wantsJsonStart(request);
     // An SSE answer holds a stream: counted against the user's open streams before the run starts.

@@ -12,6 +12,7 @@ import { createAgentAccess, type AgentUser } from './agent-access.ts';
 import { HeadInspector, sniffFileType } from './file-type-sniffer.ts';
 import { publicFile, type LeanFile } from './file-views.ts';
 import type { FileWorkflows } from './file-workflows.ts';
+import { holdsText } from '../../shared/file-ingestion.ts';
 
 export const TOOL_RESOURCES = ['file_search', 'execute_code', 'context', 'image_edit'] as const;
 export type ToolResource = (typeof TOOL_RESOURCES)[number];
@@ -53,9 +54,6 @@ const AGENT_NOT_FOUND = 'agent not found';
  * stream and the type judged from the content, recorded with status `pending` for the ingestion workflow.
  * Files are their owner's; an agent's files are seen through the agent's ACL.
  */
-/** Types whose text the ingestion can read (images, audio and video are stored but not ingested). */
-const ingestible = (type: string) => !/^(image|audio|video)\//.test(type);
-
 export function createFileService(dependencies: { files: FilesConfig; storages: FileStorages; workflows?: FileWorkflows }) {
   const { files, storages } = dependencies;
   const access = createAgentAccess();
@@ -147,9 +145,9 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
         ...(fields.width !== undefined && fields.height !== undefined ? { width: fields.width, height: fields.height } : {}),
       });
       const record = created.toObject() as LeanFile;
-      if (dependencies.workflows && ingestible(pending.type)) {
+      if (dependencies.workflows && holdsText(pending.type)) {
         await dependencies.workflows.startIngestion({ fileId: pending.fileId, userId: user.id, filename: pending.filename, mimeType: pending.type, storage: { strategy: pending.strategy, key: pending.key } });
-      } else if (!ingestible(pending.type)) {
+      } else if (!holdsText(pending.type)) {
         // Nothing to extract: an image is ready as it is stored.
         await File.updateOne({ _id: created._id }, { $set: { status: 'ready' } });
         record.status = 'ready';
