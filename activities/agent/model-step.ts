@@ -1,7 +1,6 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { AGENT_RUN_MAX_DURATION_MS, modelStepId, toolCallId, toolStepId, type AgentRunInput, type TranscriptEntry } from '../../shared/agent-run.ts';
 import { runKeyLifetimeSeconds } from '../../shared/chat-run.ts';
-import { findEndpoint } from '../../shared/endpoints-config.ts';
 import { foldReply } from '../../shared/run-content.ts';
 import type { RunEvent } from '../../shared/run-events.ts';
 import { buildPrompt, outputBudget } from '../chat/build-prompt.ts';
@@ -10,6 +9,7 @@ import { relayProviderStream } from '../chat/relay-provider-stream.ts';
 import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
+import { runEndpoint } from '../providers/run-endpoint.ts';
 import { FILE_SEARCH_TOOL, fileSearchDefinition } from '../tools/file-search-tool.ts';
 import { continuationMessages, type PromptMessage } from '../providers/provider.ts';
 
@@ -66,10 +66,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
   return async function agentModelStep(input: AgentRunInput, request: { stepNumber: number; transcript: TranscriptEntry[] }): Promise<ModelStepResult> {
     const context = Context.current();
     const { stepNumber } = request;
-    const configured = findEndpoint(deps.endpoints, input.endpoint);
-    if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
-    const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
-    const provider = deps.providers.providerFor(endpoint);
+    const { endpoint, provider } = await runEndpoint(deps, input);
     const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
     const writer = await openRunWriter({
       redis: deps.redis,

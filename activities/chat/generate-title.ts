@@ -1,8 +1,8 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
-import { findEndpoint } from '../../shared/endpoints-config.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
 import { chargeCompletion } from '../../shared/run-charge.ts';
+import { runEndpoint } from '../providers/run-endpoint.ts';
 import type { ChatActivityDependencies } from '../dependencies.ts';
 
 const TITLE_SYSTEM_PROMPT =
@@ -15,15 +15,12 @@ const TITLE_CACHE_SECONDS = 120;
  */
 export function createGenerateTitle(deps: ChatActivityDependencies) {
   return async function generateTitle(input: ChatRunInput, replyExcerpt?: string): Promise<string> {
-    const configured = findEndpoint(deps.endpoints, input.endpoint);
-    if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured`, 'EndpointUnavailable');
-    // A user's own key is read here, at call time, never carried in the run's input (Temporal history).
-    const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
+    const { endpoint, provider } = await runEndpoint(deps, input);
     // Runs recorded before finishRun returned the excerpt pass none: read the reply then.
     const reply = replyExcerpt ?? (await Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>())?.text ?? '';
     const exchange = `User: ${(input.userMessage?.text ?? '').slice(0, 2000)}\nAssistant: ${reply.slice(0, 2000)}`;
     const model = endpoint.titleModel ?? input.model;
-    const completion = await deps.providers.providerFor(endpoint).complete({
+    const completion = await provider.complete({
       endpoint,
       model,
       messages: [{ role: 'system', content: TITLE_SYSTEM_PROMPT }, { role: 'user', content: exchange }],

@@ -1,10 +1,10 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { runKeyLifetimeSeconds, type ChatRunInput } from '../../shared/chat-run.ts';
-import { findEndpoint } from '../../shared/endpoints-config.ts';
 import { foldReply } from '../../shared/run-content.ts';
 import { messageStepId, type StepEvent } from '../../shared/run-events.ts';
 import type { ChatActivityDependencies } from '../dependencies.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
+import { runEndpoint } from '../providers/run-endpoint.ts';
 import { continuationMessages, type PromptMessage } from '../providers/provider.ts';
 import { buildPrompt, outputBudget } from './build-prompt.ts';
 import { createCoalescingWriter } from './coalescing-writer.ts';
@@ -29,11 +29,7 @@ export interface StreamReplyResult {
 export function createStreamReply(deps: ChatActivityDependencies) {
   return async function streamReply(input: ChatRunInput): Promise<StreamReplyResult> {
     const context = Context.current();
-    const configured = findEndpoint(deps.endpoints, input.endpoint);
-    if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
-    // A user's own key is read here, at call time, never carried in the run's input (Temporal history).
-    const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
-    const provider = deps.providers.providerFor(endpoint);
+    const { endpoint, provider } = await runEndpoint(deps, input);
     const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
 
     const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
