@@ -132,6 +132,40 @@ export async function makeXlsx(sheets: Record<string, unknown[][]>): Promise<Uin
   return new Uint8Array(await workbook.xlsx.writeBuffer());
 }
 
+/**
+ * A hand-written workbook whose parts are zipped in the order `order` gives (a ZIP's entry order is free, and
+ * writers differ: some put `xl/workbook.xml` after the sheets and shared strings). Cells are shared strings.
+ */
+export function makeXlsxInOrder(sheets: Record<string, string[][]>, order: (name: string) => number): Uint8Array {
+  const names = Object.keys(sheets);
+  const strings: string[] = [];
+  const stringIndex = (value: string) => {
+    const found = strings.indexOf(value);
+    return found >= 0 ? found : strings.push(value) - 1;
+  };
+  const column = (index: number) => String.fromCharCode(65 + index);
+  const parts: Record<string, string> = {};
+  const xml = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
+  const main = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const rel = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+  names.forEach((name, sheetIndex) => {
+    const rows = sheets[name]!.map((cells, rowIndex) => `<row r="${rowIndex + 1}">${cells
+      .map((cell, cellIndex) => `<c r="${column(cellIndex)}${rowIndex + 1}" t="s"><v>${stringIndex(cell)}</v></c>`).join('')}</row>`).join('');
+    parts[`xl/worksheets/sheet${sheetIndex + 1}.xml`] = `${xml}<worksheet xmlns="${main}"><sheetData>${rows}</sheetData></worksheet>`;
+  });
+  parts['xl/sharedStrings.xml'] = `${xml}<sst xmlns="${main}" count="${strings.length}" uniqueCount="${strings.length}">${strings
+    .map((value) => `<si><t xml:space="preserve">${escapeXml(value)}</t></si>`).join('')}</sst>`;
+  parts['xl/workbook.xml'] = `${xml}<workbook xmlns="${main}" xmlns:r="${rel}"><sheets>${names
+    .map((name, index) => `<sheet name="${escapeXml(name)}" sheetId="${index + 1}" r:id="rId${index + 1}"/>`).join('')}</sheets></workbook>`;
+  parts['xl/_rels/workbook.xml.rels'] = `${xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${names
+    .map((_, index) => `<Relationship Id="rId${index + 1}" Type="${rel}/worksheet" Target="worksheets/sheet${index + 1}.xml"/>`).join('')}<Relationship Id="rId${names.length + 1}" Type="${rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>`;
+  parts['_rels/.rels'] = `${xml}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>`;
+  parts['[Content_Types].xml'] = `${xml}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>${names
+    .map((_, index) => `<Override PartName="/xl/worksheets/sheet${index + 1}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`).join('')}<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>`;
+  const ordered = Object.keys(parts).sort((a, b) => order(a) - order(b));
+  return makeZip(Object.fromEntries(ordered.map((name) => [name, parts[name]!])));
+}
+
 export function makeCsv(rows: string[][]): Uint8Array {
   const quote = (cell: string) => (/[",\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
   return new Uint8Array(Buffer.from(rows.map((row) => row.map(quote).join(',')).join('\r\n') + '\r\n'));

@@ -20,6 +20,7 @@ export async function extractXlsx(source: Uint8Array | string, budget: TextBudge
     worksheets: 'emit',
     entries: 'ignore',
   });
+  holdSheetsUntilWorkbookIsKnown(reader);
   const pages: ExtractedPage[] = [];
   try {
     for await (const worksheet of reader) {
@@ -51,4 +52,26 @@ export async function extractXlsx(source: Uint8Array | string, budget: TextBudge
   }
   if (pages.length === 0) throw new BrokenFileError('The Excel workbook is damaged: it has no worksheets.');
   return { format: 'xlsx', pages, metadata: { pageCount: pages.length } };
+}
+
+/**
+ * exceljs 4.4.0's streaming reader parses a sheet on arrival once it has the shared strings and the
+ * workbook's relationships, but names it from `xl/workbook.xml`'s sheet list, which a ZIP may hold later
+ * (entry order is free: exceljs's own writer sometimes puts it after the sheets), and then fails with
+ * "reading 'sheets'". Until the workbook part is parsed, the relationships read as absent, so the reader
+ * takes its own path for early sheets: it spools them to temporary files and parses them after the
+ * archive's last entry, when the workbook is known (one with no `xl/workbook.xml` at all is read with
+ * its sheets named by position). Pinned exceljs: the fields are the reader's own (`workbookRels`, `model`).
+ */
+function holdSheetsUntilWorkbookIsKnown(reader: object): void {
+  let relationships: unknown;
+  Object.defineProperty(reader, 'workbookRels', {
+    configurable: true,
+    get(this: { model?: unknown }) {
+      return this.model ? relationships : undefined;
+    },
+    set(value: unknown) {
+      relationships = value;
+    },
+  });
 }
