@@ -1,8 +1,10 @@
-import type { PromptMessage } from './provider.ts';
+import type { PromptImage, PromptMessage } from './provider.ts';
 
 /** One piece of a turn, in terms both Anthropic's content blocks and Converse's map to one for one. */
 export type TurnBlock =
   | { type: 'text'; text: string }
+  /** An image the user attached (vision input): Anthropic's base64 image block, Converse's image block. */
+  | { type: 'image'; image: PromptImage }
   /** `input` is the call's arguments parsed: both APIs take an object here, not the JSON text. */
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
   | { type: 'tool_result'; toolUseId: string; content: string; isError: boolean };
@@ -58,7 +60,8 @@ function append(turns: Turn[], role: Turn['role'], block: TurnBlock) {
 
 /**
  * The system text apart, and user/assistant turns alternating as Anthropic's Messages API and Bedrock's
- * Converse require: adjacent turns of one role are merged (texts joined with a blank line). An assistant
+ * Converse require: adjacent turns of one role are merged (texts joined with a blank line, images kept in
+ * place before the text they came with). An assistant
  * message's tool calls become tool_use blocks after its text; each `tool` message becomes a tool_result
  * block in a user turn, so the results of parallel calls share the one user turn both APIs expect.
  */
@@ -73,8 +76,14 @@ export function alternatingTurns(messages: PromptMessage[], options: Alternating
       continue;
     }
     const calls = message.role === 'assistant' ? (message.toolCalls ?? []) : [];
-    // An assistant turn that only calls tools has no text; an empty text block is refused by both APIs.
-    if (message.content || calls.length === 0) append(turns, message.role, { type: 'text', text: message.content });
+    // A user message's images go before its text, as Anthropic recommends ("images before text"); merged
+    // user messages keep each one's images in front of its own text. A text block after an image is not
+    // joined to the text before that image, so the order survives merging.
+    const images = message.role === 'user' ? (message.images ?? []) : [];
+    for (const image of images) append(turns, 'user', { type: 'image', image });
+    // An assistant turn that only calls tools has no text, an image-only user message neither; an empty text
+    // block is refused by both APIs.
+    if (message.content || (calls.length === 0 && images.length === 0)) append(turns, message.role, { type: 'text', text: message.content });
     for (const call of calls) {
       if (options.toolsAsText) append(turns, 'assistant', { type: 'text', text: `[called ${call.name} with ${call.arguments || '{}'}]` });
       else append(turns, 'assistant', { type: 'tool_use', id: call.id, name: call.name, input: parseToolArguments(call.arguments) });

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, test } from 'vitest';
+import { pngBytes } from '../../test/helpers/file-fixtures.ts';
+import { bmpImage, gifBytes, gifImage, mislabelledImage, pngImage } from '../../test/helpers/vision-images.ts';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createAnthropicProvider } from './anthropic.ts';
@@ -205,4 +207,60 @@ test('with thinking on, the call streams after the thinking; the results go back
   });
   assert.equal(refused.status, 400);
   assert.match(((await refused.json()) as { error: { message: string } }).error.message, /must start with a thinking block/);
+});
+
+/** The messages of the last request as they went over the wire. */
+const wireMessages = () => (fake.lastBody() as { messages: Array<{ role: string; content: unknown }> }).messages;
+const imageBlock = (image: { mimeType: string; data: string }) => ({ type: 'image', source: { type: 'base64', media_type: image.mimeType, data: image.data } });
+
+test('an attached image reaches the model as a base64 image block before the text', async () => {
+  const chunks = await run([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'Describe the image, please', images: [pngImage] }], []);
+  assert.equal(textOf(chunks), `I see 1 image(s): image/png ${pngBytes.length} bytes`);
+  assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'stop' });
+  assert.deepEqual(wireMessages(), [{ role: 'user', content: [imageBlock(pngImage), { type: 'text', text: 'Describe the image, please' }] }]);
+});
+
+test('two images reach the model in order; merged user turns keep each message\'s images before its text', async () => {
+  const two = await run([{ role: 'user', content: 'describe the image', images: [pngImage, gifImage] }], []);
+  assert.equal(textOf(two), `I see 2 image(s): image/png ${pngBytes.length} bytes; image/gif ${gifBytes.length} bytes`);
+  // Two user messages in a row become one turn (Anthropic requires alternation): both images survive, in order.
+  const merged = await run([{ role: 'user', content: 'first look at this', images: [gifImage] }, { role: 'user', content: 'now describe the image', images: [pngImage] }], []);
+  assert.equal(textOf(merged), `I see 2 image(s): image/gif ${gifBytes.length} bytes; image/png ${pngBytes.length} bytes`);
+  assert.deepEqual(wireMessages(), [
+    { role: 'user', content: [imageBlock(gifImage), { type: 'text', text: 'first look at this' }, imageBlock(pngImage), { type: 'text', text: 'now describe the image' }] },
+  ]);
+  // An image-only message sends no empty text block (Anthropic refuses one).
+  await run([{ role: 'user', content: 'describe the image' }, { role: 'user', content: '', images: [gifImage] }], []);
+  assert.deepEqual(wireMessages(), [{ role: 'user', content: [{ type: 'text', text: 'describe the image' }, imageBlock(gifImage)] }]);
+  // Without the words that ask for it, images change nothing in the demo model's reply.
+  const plain = textOf(await run([{ role: 'user', content: 'hello there [tokens=8]' }], []));
+  assert.equal(textOf(await run([{ role: 'user', content: 'hello there [tokens=8]', images: [pngImage] }], [])), plain);
+});
+
+test('messages without images go as plain strings, merged as before', async () => {
+  await run([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'one' }, { role: 'user', content: 'two [tokens=3]', images: [] }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'three [tokens=3]' }], []);
+  assert.deepEqual(wireMessages(), [
+    { role: 'user', content: 'one\n\ntwo [tokens=3]' },
+    { role: 'assistant', content: 'ok' },
+    { role: 'user', content: 'three [tokens=3]' },
+  ]);
+});
+
+test('a malformed image is refused with Anthropic\'s 400 invalid_request_error, final, never retried', async () => {
+  for (const [image, words] of [
+    [mislabelledImage, /refused the request \(400\): messages\.0\.content\.0\.image\.source\.base64: The image was specified using the image\/png media type, but the image appears to be a image\/gif image/],
+    [bmpImage, /refused the request \(400\): messages\.0\.content\.0\.image\.source\.base64\.media_type: Input should be 'image\/jpeg', 'image\/png', 'image\/gif' or 'image\/webp'/],
+  ] as const) {
+    const before = fake.requestCount();
+    await assert.rejects(run([{ role: 'user', content: 'describe the image', images: [image] }], []), (error) => error instanceof ApplicationFailure && error.nonRetryable === true && words.test(error.message));
+    assert.equal(fake.requestCount() - before, 1, 'one request: the SDK does not retry a 400');
+  }
+  // Base64 that does not decode, sent as Anthropic's API would receive it.
+  const refused = await fetch(`${endpoint.baseURL}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': 'demo', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'demo-fast', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'not base64!' } }, { type: 'text', text: 'describe the image' }] }] }),
+  });
+  assert.equal(refused.status, 400);
+  assert.deepEqual(((await refused.json()) as { error: unknown }).error, { type: 'invalid_request_error', message: 'messages.0.content.0.image.source.base64.data: Invalid base64 data' });
 });

@@ -14,6 +14,7 @@ function toAnthropicContent(turn: Turn): string | Anthropic.ContentBlockParam[] 
     .filter((block) => block.type !== 'text' || block.text.length > 0)
     .map((block): Anthropic.ContentBlockParam => {
       if (block.type === 'text') return { type: 'text', text: block.text };
+      if (block.type === 'image') return { type: 'image', source: { type: 'base64', media_type: block.image.mimeType, data: block.image.data } };
       if (block.type === 'tool_use') return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
       return { type: 'tool_result', tool_use_id: block.toolUseId, ...(block.content ? { content: block.content } : {}), ...(block.isError ? { is_error: true } : {}) };
     });
@@ -21,7 +22,7 @@ function toAnthropicContent(turn: Turn): string | Anthropic.ContentBlockParam[] 
 
 /**
  * System text apart, user/assistant turns alternating as Anthropic requires, tool calls and results as
- * blocks. A request that offers no tools (a title) carries its tool history as text: Anthropic has refused
+ * blocks, a user's images as base64 image blocks before the text they came with. A request that offers no tools (a title) carries its tool history as text: Anthropic has refused
  * tool blocks in a request that defines no tools ("Requests which include tool_use or tool_result blocks
  * must define tools"), and such a request only needs to read what happened.
  */

@@ -8,6 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, test } from 'vitest';
+import { pngBytes } from '../../test/helpers/file-fixtures.ts';
+import { bmpImage, gifBytes, gifImage, mislabelledImage, pngImage } from '../../test/helpers/vision-images.ts';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createBedrockProvider } from './bedrock.ts';
@@ -261,4 +263,54 @@ test('the local server refuses a request without a SigV4 signature, as Bedrock d
   const forged = await fetch(`${origin}/model/demo-fast/converse`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer demo', 'x-amz-date': '20260101T000000Z' }, body });
   assert.equal(forged.status, 403);
   assert.match(forged.headers.get('x-amzn-errortype') ?? '', /^InvalidSignatureException:/);
+});
+
+/** Streams a reply to these messages, no tools offered. */
+async function ask(messages: PromptMessage[]): Promise<ProviderChunk[]> {
+  const chunks: ProviderChunk[] = [];
+  for await (const chunk of provider.stream({ endpoint, model: 'demo-fast', messages, parameters: {}, maxOutputTokens: 500, signal: new AbortController().signal })) chunks.push(chunk);
+  return chunks;
+}
+/** The messages of the last request as they went over the wire (the SDK base64-encodes image bytes into the JSON). */
+const wireMessages = () => (fake.lastBody() as { messages: Array<{ role: string; content: unknown }> }).messages;
+const imageBlock = (image: { data: string }, format: string) => ({ image: { format, source: { bytes: image.data } } });
+
+test('an attached image reaches the model as an image block (format and bytes) before the text', async () => {
+  const chunks = await ask([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'describe the image!', images: [pngImage] }]);
+  assert.equal(textOf(chunks), `I see 1 image(s): image/png ${pngBytes.length} bytes`);
+  assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'stop' });
+  assert.deepEqual(wireMessages(), [{ role: 'user', content: [imageBlock(pngImage, 'png'), { text: 'describe the image!' }] }]);
+});
+
+test('two images reach the model in order; merged user turns keep each message\'s images before its text', async () => {
+  const two = await ask([{ role: 'user', content: 'describe the image', images: [pngImage, gifImage] }]);
+  assert.equal(textOf(two), `I see 2 image(s): image/png ${pngBytes.length} bytes; image/gif ${gifBytes.length} bytes`);
+  const merged = await ask([{ role: 'user', content: 'first look at this', images: [gifImage] }, { role: 'user', content: 'now Describe the Image', images: [pngImage] }]);
+  assert.equal(textOf(merged), `I see 2 image(s): image/gif ${gifBytes.length} bytes; image/png ${pngBytes.length} bytes`);
+  assert.deepEqual(wireMessages(), [{ role: 'user', content: [imageBlock(gifImage, 'gif'), { text: 'first look at this' }, imageBlock(pngImage, 'png'), { text: 'now Describe the Image' }] }]);
+  // Without the words that ask for it, images change nothing in the demo model's reply.
+  const plain = textOf(await ask([{ role: 'user', content: 'hello there [tokens=8]' }]));
+  assert.equal(textOf(await ask([{ role: 'user', content: 'hello there [tokens=8]', images: [pngImage] }])), plain);
+});
+
+test('messages without images are text blocks, merged as before', async () => {
+  await ask([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'one' }, { role: 'user', content: 'two [tokens=3]', images: [] }]);
+  assert.deepEqual(wireMessages(), [{ role: 'user', content: [{ text: 'one\n\ntwo [tokens=3]' }] }]);
+});
+
+test('a malformed image is refused with a ValidationException, final, never retried', async () => {
+  for (const [image, words] of [
+    [mislabelledImage, /refused the request \(400\): The model returned the following errors: messages\.0\.content\.0\.image\.source\.base64\.data: Image does not match the provided media type image\/png/],
+    // A type Converse has no format for goes without one: Bedrock's own validation refuses it.
+    [bmpImage, /refused the request \(400\): 1 validation error detected: Value null at 'messages\.1\.member\.content\.1\.member\.image\.format' failed to satisfy constraint/],
+  ] as const) {
+    const before = fake.requestCount();
+    await assert.rejects(ask([{ role: 'user', content: 'describe the image', images: [image] }]), (error) => isFinal(words)(error) && ((error as ApplicationFailure).details?.[0] as { name?: string }).name === 'ValidationException');
+    assert.equal(fake.requestCount() - before, 1, 'one request: a ValidationException is not retried');
+  }
+  // A format Converse does not know, sent through the SDK itself.
+  const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: origin, credentials: endpoint.aws!.credentials!, maxAttempts: 1, requestHandler: new NodeHttpHandler() });
+  const bitmap = { image: { format: 'bmp' as 'png', source: { bytes: new Uint8Array(Buffer.from('BM fake bitmap')) } } };
+  await assert.rejects(client.send(new ConverseCommand({ modelId: 'demo-fast', messages: [{ role: 'user', content: [bitmap, { text: 'describe the image' }] }] })), (error) => error instanceof Error && error.name === 'ValidationException' && /Value 'bmp' at 'messages\.1\.member\.content\.1\.member\.image\.format' failed to satisfy constraint: Member must satisfy enum value set: \[gif, jpeg, png, webp\]/.test(error.message));
+  client.destroy();
 });

@@ -4,6 +4,7 @@ import {
   ConverseStreamCommand,
   type ContentBlock,
   type ConverseStreamOutput,
+  type ImageFormat,
   type Message,
   type SystemContentBlock,
   type ToolConfiguration,
@@ -15,7 +16,7 @@ import { alternatingTurns, continuesToolLoop, type TurnBlock } from './alternati
 import { classifyBedrockError } from './bedrock-errors.ts';
 import { classifiedEvents } from './classified-stream.ts';
 import { createClientCache } from './client-cache.ts';
-import type { CompleteRequest, CompletionResult, ModelProvider, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
+import type { CompleteRequest, CompletionResult, ModelProvider, PromptImage, PromptMessage, ProviderChunk, StreamRequest, ToolDefinition } from './provider.ts';
 
 interface ConverseMessages {
   system?: SystemContentBlock[];
@@ -28,8 +29,13 @@ interface ConverseMessages {
 /** The SDK's JSON document type (a tool's input, a schema), which plain JSON objects are. */
 type DocumentType = NonNullable<ToolUseBlock['input']>;
 
+/** Converse names an image's type by its format alone (`png`, not `image/png`). */
+const IMAGE_FORMATS = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' } as const satisfies Record<PromptImage['mimeType'], ImageFormat>;
+
 function toConverseBlock(block: TurnBlock): ContentBlock {
   if (block.type === 'text') return { text: block.text };
+  // The SDK takes the raw bytes and base64-encodes them into the JSON body itself.
+  if (block.type === 'image') return { image: { format: IMAGE_FORMATS[block.image.mimeType], source: { bytes: Buffer.from(block.image.data, 'base64') } } };
   if (block.type === 'tool_use') return { toolUse: { toolUseId: block.id, name: block.name, input: block.input as DocumentType } };
   // Converse refuses a blank text block, and an error result without content: an empty result says so instead.
   return { toolResult: { toolUseId: block.toolUseId, content: [{ text: block.content || '(no output)' }], status: block.isError ? 'error' : 'success' } };
@@ -37,7 +43,8 @@ function toConverseBlock(block: TurnBlock): ContentBlock {
 
 /**
  * System text apart, user/assistant turns alternating as Converse requires (adjacent turns of one role
- * merged, tool calls and results as toolUse/toolResult blocks). Converse refuses tool blocks without a
+ * merged, tool calls and results as toolUse/toolResult blocks, a user's images as image blocks before the
+ * text they came with). Converse refuses tool blocks without a
  * toolConfig, so a request that offers no tools carries its tool history as text. A last assistant turn
  * is a prefill: Anthropic models on Bedrock refuse one that ends in whitespace, so that whitespace is cut
  * here and the continuation's leading whitespace dropped in turn.

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, test } from 'vitest';
+import { pngBytes } from '../../test/helpers/file-fixtures.ts';
+import { bmpImage, gifBytes, gifImage, pngImage, undecodableImage } from '../../test/helpers/vision-images.ts';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createGoogleProvider } from './google.ts';
@@ -143,4 +145,55 @@ test('a call\'s thought signature travels back with it; Gemini 3 refuses the cal
   assert.ok(textOf(answer).startsWith('Tool lookup said: warm\n'));
   const { signature: _dropped, ...unsigned } = call;
   await assert.rejects(run([question, { role: 'assistant', content: textOf(chunks), toolCalls: [unsigned] }, result]), (error: Error) => /thought_signature/.test(error.message) && error.name === 'ApplicationFailure');
+});
+
+/** The contents of the last request as they went over the wire. */
+const wireContents = () => (fake.lastBody() as { contents: Array<{ role: string; parts: unknown[] }> }).contents;
+const inline = (image: { mimeType: string; data: string }) => ({ inlineData: { mimeType: image.mimeType, data: image.data } });
+
+test('an attached image reaches the model as an inlineData part before the text', async () => {
+  const chunks = await collect([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'Describe The Image', images: [pngImage] }]);
+  assert.equal(textOf(chunks), `I see 1 image(s): image/png ${pngBytes.length} bytes`);
+  assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'stop' });
+  assert.deepEqual(wireContents(), [{ role: 'user', parts: [inline(pngImage), { text: 'Describe The Image' }] }]);
+});
+
+test('two images reach the model in order; joined user turns keep both messages\' images', async () => {
+  const two = await collect([{ role: 'user', content: 'describe the image', images: [pngImage, gifImage] }]);
+  assert.equal(textOf(two), `I see 2 image(s): image/png ${pngBytes.length} bytes; image/gif ${gifBytes.length} bytes`);
+  const joined = await collect([{ role: 'user', content: 'first', images: [gifImage] }, { role: 'user', content: '', images: [pngImage] }, { role: 'user', content: 'describe the image' }]);
+  assert.equal(textOf(joined), `I see 2 image(s): image/gif ${gifBytes.length} bytes; image/png ${pngBytes.length} bytes`);
+  // An image-only message has no (empty) text part.
+  assert.deepEqual(wireContents(), [{ role: 'user', parts: [inline(gifImage), { text: 'first' }, inline(pngImage), { text: 'describe the image' }] }]);
+  // Without the words that ask for it, images change nothing in the demo model's reply.
+  const plain = textOf(await collect([{ role: 'user', content: 'hello there [tokens=8]' }]));
+  assert.equal(textOf(await collect([{ role: 'user', content: 'hello there [tokens=8]', images: [pngImage] }])), plain);
+});
+
+test('a message without images is one text part, as before', async () => {
+  await collect([{ role: 'user', content: '', images: [] }, { role: 'assistant', content: 'hi' }, { role: 'user', content: 'hello [tokens=3]' }]);
+  assert.deepEqual(wireContents(), [
+    { role: 'user', parts: [{ text: '' }] },
+    { role: 'model', parts: [{ text: 'hi' }] },
+    { role: 'user', parts: [{ text: 'hello [tokens=3]' }] },
+  ]);
+});
+
+test('a malformed image is refused with Gemini\'s 400 INVALID_ARGUMENT, final, never retried', async () => {
+  for (const [image, words] of [
+    [undecodableImage, /refused the request \(400\): Invalid value at 'contents\[0\]\.parts\[0\]\.inline_data\.data' \(TYPE_BYTES\), Base64 decoding failed for "this is not base64!"/],
+    [bmpImage, /refused the request \(400\): Unsupported MIME type: image\/bmp/],
+  ] as const) {
+    const before = fake.requestCount();
+    await assert.rejects(collect([{ role: 'user', content: 'describe the image', images: [image] }]), (error) => error instanceof ApplicationFailure && error.nonRetryable === true && words.test(error.message));
+    assert.equal(fake.requestCount() - before, 1, 'one request: a 400 is not retried');
+  }
+  // Bytes that are no image at all, as Gemini's API would receive them.
+  const refused = await fetch(`${endpoint.baseURL}/v1beta/models/demo-fast:generateContent`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-goog-api-key': 'demo' },
+    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ inline_data: { mime_type: 'image/png', data: Buffer.from('plain text').toString('base64') } }, { text: 'describe the image' }] }] }),
+  });
+  assert.equal(refused.status, 400);
+  assert.deepEqual(await refused.json(), { error: { code: 400, message: 'Provided image is not valid.', status: 'INVALID_ARGUMENT' } });
 });

@@ -32,11 +32,17 @@ function partsOf(message: Exclude<PromptMessage, { role: 'system' }>): Part[] {
       ...message.toolCalls.map((call) => ({ functionCall: { id: call.id, name: call.name, args: argsObject(call.arguments) }, ...(call.signature ? { thoughtSignature: call.signature } : {}) })),
     ];
   }
+  if (message.role === 'user' && message.images?.length) {
+    // Images first, then the text, as Gemini's vision guide advises; an image-only message has no text part
+    // (Gemini refuses an empty one).
+    return [...message.images.map((image) => ({ inlineData: { mimeType: image.mimeType, data: image.data } })), ...(message.content ? [{ text: message.content }] : [])];
+  }
   return [{ text: message.content }];
 }
 
 /**
- * System text apart; user/model turns, adjacent turns of one role joined. Tool results travel as
+ * System text apart; user/model turns, adjacent turns of one role joined (a user's images travel as
+ * inlineData parts, each message's images before its text). Tool results travel as
  * functionResponse parts of a user turn, so the results of parallel calls join into the one turn that
  * answers the model's turn of calls, as Gemini expects.
  */

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, test } from 'vitest';
+import { bmpImage, gifBytes, gifImage, pngImage, undecodableImage } from '../../test/helpers/vision-images.ts';
+import { pngBytes } from '../../test/helpers/file-fixtures.ts';
 import type { ResolvedEndpoint } from '../../shared/endpoints-config.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createOpenAIProvider } from './openai.ts';
@@ -132,5 +135,50 @@ test('a redirect from the base URL is refused, never followed (a user base URL c
     assert.equal(fake.requestCount(), before, 'the redirect target was never called');
   } finally {
     redirector.close();
+  }
+});
+
+/** The user messages of the last request as they went over the wire. */
+const wireMessages = () => (fake.lastBody() as { messages: Array<{ role: string; content: unknown }> }).messages;
+
+test('an attached image reaches the model as an image_url data URL part after the text', async () => {
+  const chunks = await collect([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'Please DESCRIBE THE IMAGE', images: [pngImage] }]);
+  assert.equal(textOf(chunks), `I see 1 image(s): image/png ${pngBytes.length} bytes`);
+  assert.equal(finishOf(chunks), 'stop');
+  assert.deepEqual(wireMessages()[1], {
+    role: 'user',
+    content: [
+      { type: 'text', text: 'Please DESCRIBE THE IMAGE' },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${pngImage.data}` } },
+    ],
+  });
+});
+
+test('two images reach the model in order; an earlier message keeps its own image', async () => {
+  const chunks = await collect([{ role: 'user', content: 'first', images: [gifImage] }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'describe the image', images: [pngImage, gifImage] }]);
+  assert.equal(textOf(chunks), `I see 2 image(s): image/png ${pngBytes.length} bytes; image/gif ${gifBytes.length} bytes`);
+  assert.deepEqual(fake.lastMessages()[0], { role: 'user', content: 'first', images: [{ mimeType: 'image/gif', bytes: gifBytes.length }] });
+  // Without the words that ask for it, images change nothing in the demo model's reply.
+  const plain = textOf(await collect([{ role: 'user', content: 'hello there [tokens=8]' }]));
+  assert.equal(textOf(await collect([{ role: 'user', content: 'hello there [tokens=8]', images: [pngImage] }])), plain);
+});
+
+test('a message without images goes as a plain string, as before', async () => {
+  await collect([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'describe the image [tokens=3]', images: [] }]);
+  assert.deepEqual(wireMessages(), [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: 'describe the image [tokens=3]' },
+  ]);
+  assert.deepEqual(fake.lastMessages().at(-1), { role: 'user', content: 'describe the image [tokens=3]' });
+});
+
+test('a malformed image is refused with OpenAI\'s 400, final, never retried', async () => {
+  for (const [image, words] of [
+    [undecodableImage, /refused the request \(400\): Invalid base64 image_url\./],
+    [bmpImage, /refused the request \(400\): Invalid 'messages\[0\]\.content\[1\]\.image_url\.url'\. Expected a base64-encoded data URL with an image MIME type .* but got unsupported MIME type 'image\/bmp'/],
+  ] as const) {
+    const before = fake.requestCount();
+    await assert.rejects(collect([{ role: 'user', content: 'describe the image', images: [image] }]), (error) => error instanceof ApplicationFailure && error.nonRetryable === true && words.test(error.message));
+    assert.equal(fake.requestCount() - before, 1, 'one request: the SDK does not retry a 400');
   }
 });

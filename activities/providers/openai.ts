@@ -10,7 +10,8 @@ type ChatMessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 /**
  * The prompt in chat-completions terms: an assistant turn's calls become `tool_calls` (content null when
  * it said nothing, as OpenAI itself sends it back), each result a `tool` message answering its call's id.
- * Chat completions has no error flag on a tool message, so a failed call's text goes as it is.
+ * Chat completions has no error flag on a tool message, so a failed call's text goes as it is. A user
+ * message with images becomes content parts (text, then `image_url` data URLs); without, a plain string.
  */
 function toOpenAIMessages(messages: PromptMessage[]): ChatMessageParam[] {
   return messages.map((message): ChatMessageParam => {
@@ -20,6 +21,16 @@ function toOpenAIMessages(messages: PromptMessage[]): ChatMessageParam[] {
         role: 'assistant',
         content: message.content || null,
         tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+      };
+    }
+    if (message.role === 'user' && message.images?.length) {
+      // Vision input: the text part (when there is text), then each image as a base64 data URL.
+      return {
+        role: 'user',
+        content: [
+          ...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
+          ...message.images.map((image) => ({ type: 'image_url' as const, image_url: { url: `data:${image.mimeType};base64,${image.data}` } })),
+        ],
       };
     }
     return { role: message.role, content: message.content };

@@ -27,9 +27,22 @@ export interface ToolCallRequest {
  * tool_result blocks, Gemini functionCall/functionResponse parts, Bedrock toolUse/toolResult blocks).
  */
 export type PromptMessage =
-  | { role: 'system' | 'user'; content: string }
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string; images?: PromptImage[] }
   | { role: 'assistant'; content: string; toolCalls?: ToolCallRequest[] }
   | { role: 'tool'; toolCallId: string; name: string; content: string; isError?: boolean };
+
+/**
+ * An image the user attached, sent as vision input (issue 11). Loaded from storage by the activity that calls
+ * the provider, never carried through workflow history. `data` is the image's bytes in base64.
+ */
+export interface PromptImage {
+  mimeType: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+  data: string;
+  /** Pixel size when known (upload's width/height): lets prompt fitting estimate the image's tokens. */
+  width?: number;
+  height?: number;
+}
 
 /** What a provider reported a completion cost (titles are charged like replies). */
 export interface CompletionUsage {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { planReply, replyTokens, type ChatMessage, type PlannedToolCall, type ReplyPlan } from './reply-script.ts';
 import { paceTokens, type PacingOptions } from './token-pacer.ts';
+import { decodeBase64, isImageMimeType, sniffImageType, type SeenImage } from './vision-input.ts';
 
 /**
  * Anthropic's Messages API as its SDK sees it: `POST /v1/messages` with `stream: true` answers the
@@ -13,6 +14,8 @@ import { paceTokens, type PacingOptions } from './token-pacer.ts';
  * streams as a `tool_use` block (id `toolu_...`, input as `input_json_delta` pieces) after the text, and
  * the message stops with `tool_use`. Calls and results sent back (`tool_use` blocks in an assistant turn,
  * `tool_result` blocks opening the next user turn) are checked as Anthropic checks them, with its 400s.
+ * So are `image` blocks (vision input): a base64 source must name a supported media_type, decode, be at most
+ * 5 MB and really be an image of that type; a `url` source is taken as given (this server fetches nothing).
  *
  * Continuing a reply behaves as Anthropic's API does: a last message from the assistant is a prefix (a
  * "prefill") that the model continues, so partial + continuation is exactly the whole reply.
@@ -47,7 +50,7 @@ function textOf(content: unknown): string {
   return '';
 }
 
-type AnthropicBlock = { type?: string; id?: string; name?: string; input?: unknown; tool_use_id?: string; content?: unknown };
+type AnthropicBlock = { type?: string; id?: string; name?: string; input?: unknown; tool_use_id?: string; content?: unknown; source?: any };
 const blocksOf = (content: unknown): AnthropicBlock[] => (Array.isArray(content) ? content.filter((block) => block && typeof block === 'object') : []);
 
 /**
@@ -78,6 +81,41 @@ function toolBlockError(messages: Array<{ role: string; content: unknown }>): st
   return undefined;
 }
 
+/** Anthropic's per-image limit for base64 sources. */
+const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+
+/** One image block as Anthropic reads it, or its 400 message (Anthropic's wording) when it refuses it. */
+function readImage(source: any, where: string): SeenImage | string {
+  if (!source || typeof source !== 'object') return `${where}.source: Field required`;
+  if (source.type === 'url') return typeof source.url === 'string' ? { url: source.url } : `${where}.source.url.url: Field required`;
+  if (source.type !== 'base64') return `${where}.source: Input tag '${source.type}' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'`;
+  if (!isImageMimeType(source.media_type)) return `${where}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`;
+  const bytes = decodeBase64(source.data);
+  if (!bytes) return `${where}.source.base64.data: Invalid base64 data`;
+  if (bytes.length === 0) return `${where}.source.base64: image cannot be empty`;
+  if (bytes.length > MAX_IMAGE_BYTES) return `${where}.source.base64: image exceeds 5 MB maximum: ${bytes.length} bytes > ${MAX_IMAGE_BYTES} bytes`;
+  const actual = sniffImageType(bytes);
+  if (!actual) return `${where}.source.base64.data: Could not process image`;
+  if (actual !== source.media_type) return `${where}.source.base64: The image was specified using the ${source.media_type} media type, but the image appears to be a ${actual} image`;
+  return { mimeType: source.media_type, bytes: bytes.length };
+}
+
+/** The images of each message, in order; or the first refusal, as Anthropic words it. */
+function imagesOf(messages: Array<{ role: string; content: unknown }>): { images: SeenImage[][] } | { error: string } {
+  const images: SeenImage[][] = [];
+  for (const [index, message] of messages.entries()) {
+    const seen: SeenImage[] = [];
+    for (const [position, block] of blocksOf(message.content).entries()) {
+      if (block.type !== 'image') continue;
+      const image = readImage(block.source, `messages.${index}.content.${position}.image`);
+      if (typeof image === 'string') return { error: image };
+      seen.push(image);
+    }
+    images.push(seen);
+  }
+  return { images };
+}
+
 /**
  * With thinking on, a request that sends tool results back must send the calling turn's thinking block
  * with it (signed, as the model wrote it): a calling turn that does not open with one is refused.
@@ -101,10 +139,10 @@ export function thinkingToolLoopError<Block>(
  * Anthropic messages as the reply script reads them: each tool_result becomes a `tool` message (named
  * after the tool_use it answers), an assistant's tool_use blocks its tool calls.
  */
-function chatMessagesOf(messages: Array<{ role: string; content: unknown }>): ChatMessage[] {
+function chatMessagesOf(messages: Array<{ role: string; content: unknown }>, images: SeenImage[][]): ChatMessage[] {
   const names = new Map<string, string>();
   const history: ChatMessage[] = [];
-  for (const message of messages) {
+  for (const [index, message] of messages.entries()) {
     const role = String(message.role);
     const blocks = blocksOf(message.content);
     const calls = blocks.filter((block) => block.type === 'tool_use');
@@ -115,9 +153,15 @@ function chatMessagesOf(messages: Array<{ role: string; content: unknown }>): Ch
       history.push({ role: 'tool', toolCallId: String(result.tool_use_id), ...(name ? { name } : {}), content: textOf(result.content) });
     }
     const content = textOf(message.content);
+    const attached = images[index] ?? [];
     // A user turn that only carries results adds no user message: the results are what the model answers.
-    if (results.length > 0 && !content) continue;
-    history.push({ role, content, ...(calls.length > 0 ? { toolCalls: calls.map((call) => ({ id: String(call.id), name: String(call.name), arguments: JSON.stringify(call.input ?? {}) })) } : {}) });
+    if (results.length > 0 && !content && attached.length === 0) continue;
+    history.push({
+      role,
+      content,
+      ...(calls.length > 0 ? { toolCalls: calls.map((call) => ({ id: String(call.id), name: String(call.name), arguments: JSON.stringify(call.input ?? {}) })) } : {}),
+      ...(attached.length > 0 ? { images: attached } : {}),
+    });
   }
   return history;
 }
@@ -158,7 +202,9 @@ export async function handleAnthropicMessages(request: IncomingMessage, response
   }
   const refusal = toolBlockError(body.messages) ?? (body.thinking?.type === 'enabled' ? thinkingToolLoopError(body.messages) : undefined);
   if (refusal) return sendAnthropicError(response, 400, refusal);
-  const history = chatMessagesOf(body.messages);
+  const images = imagesOf(body.messages);
+  if ('error' in images) return sendAnthropicError(response, 400, images.error);
+  const history = chatMessagesOf(body.messages, images.images);
   const offeredTools: string[] = Array.isArray(body.tools) ? body.tools.map((tool: { name?: unknown }) => tool?.name).filter((name: unknown): name is string => typeof name === 'string') : [];
   const system = textOf(body.system);
   const prefill = history.at(-1)?.role === 'assistant' ? history.at(-1)!.content : '';

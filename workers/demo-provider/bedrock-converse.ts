@@ -5,6 +5,7 @@ import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { afterPrefill, callTokens, jsonPieces, thinkingToolLoopError, type AnthropicHandlerContext } from './anthropic-messages.ts';
 import { planReply, replyTokens, type ChatMessage } from './reply-script.ts';
 import { paceTokens } from './token-pacer.ts';
+import { IMAGE_FORMATS, decodeBase64, sniffImageType, type SeenImage } from './vision-input.ts';
 
 /**
  * AWS Bedrock's Converse API as `@aws-sdk/client-bedrock-runtime` sees it: `POST /model/<modelId>/converse-stream`
@@ -19,6 +20,9 @@ import { paceTokens } from './token-pacer.ts';
  * streams after the text as contentBlockStart (`toolUse`, id `tooluse_...`), contentBlockDelta pieces of
  * its input JSON and contentBlockStop, and the message stops with `tool_use`. Calls and results sent back
  * (toolUse blocks, then toolResult blocks in the next user turn) are checked as Bedrock checks them.
+ * Image blocks (vision input, `{image: {format, source: {bytes}}}`, the bytes base64 in JSON as the SDK
+ * sends them) too: an unknown format fails Bedrock's own validation, bytes that are no image of that
+ * format fail the model's ("The model returned the following errors: ..."), both as ValidationException.
  *
  * Continuation behaves as Bedrock does with Anthropic models: a last assistant message is a prefill that
  * the model continues (and must not end in whitespace), so partial + continuation is the whole reply.
@@ -64,6 +68,7 @@ type ConverseBlock = {
   toolUse?: { toolUseId?: string; name?: string; input?: unknown };
   toolResult?: { toolUseId?: string; content?: Array<{ text?: string; json?: unknown }>; status?: string };
   reasoningContent?: unknown;
+  image?: { format?: unknown; source?: { bytes?: unknown; s3Location?: unknown } };
 };
 const blocksOf = (content: unknown): ConverseBlock[] => (Array.isArray(content) ? content.filter((block) => block && typeof block === 'object') : []);
 /** A Converse block's kind in Anthropic's terms: the model behind Bedrock checks it so. */
@@ -96,14 +101,49 @@ function toolBlockError(messages: Array<{ role: string; content: unknown }>, off
   return undefined;
 }
 
+const FORMAT_TO_MIME = Object.fromEntries(Object.entries(IMAGE_FORMATS).map(([mime, format]) => [format, mime])) as Record<string, string>;
+
+/** One image block as Bedrock reads it, or its ValidationException message (Bedrock's wording) when refused. */
+function readImage(image: NonNullable<ConverseBlock['image']>, index: number, position: number): SeenImage | string {
+  // Bedrock's own validation counts members from 1; the model's errors (passed on) count from 0.
+  const member = `messages.${index + 1}.member.content.${position + 1}.member.image`;
+  const mimeType = typeof image.format === 'string' ? FORMAT_TO_MIME[image.format] : undefined;
+  if (image.format == null) return `1 validation error detected: Value null at '${member}.format' failed to satisfy constraint: Member must not be null`;
+  if (!mimeType) return `1 validation error detected: Value '${String(image.format)}' at '${member}.format' failed to satisfy constraint: Member must satisfy enum value set: [gif, jpeg, png, webp]`;
+  if (image.source?.s3Location !== undefined) return 'The model returned the following errors: S3 image sources are not supported by this model.';
+  if (image.source?.bytes === undefined) return `1 validation error detected: Value null at '${member}.source' failed to satisfy constraint: Member must not be null`;
+  const bytes = decodeBase64(image.source.bytes);
+  if (!bytes) return `1 validation error detected: Value at '${member}.source.bytes' failed to satisfy constraint: Member must be valid base64`;
+  const where = `messages.${index}.content.${position}.image.source.base64`;
+  if (bytes.length === 0) return `The model returned the following errors: ${where}: image cannot be empty`;
+  if (sniffImageType(bytes) !== mimeType) return `The model returned the following errors: ${where}.data: Image does not match the provided media type ${mimeType}`;
+  return { mimeType, bytes: bytes.length };
+}
+
+/** The images of each message, in order; or the first refusal. */
+function imagesOf(messages: Array<{ role: string; content: unknown }>): { images: SeenImage[][] } | { error: string } {
+  const images: SeenImage[][] = [];
+  for (const [index, message] of messages.entries()) {
+    const seen: SeenImage[] = [];
+    for (const [position, block] of blocksOf(message.content).entries()) {
+      if (!block.image) continue;
+      const image = readImage(block.image, index, position);
+      if (typeof image === 'string') return { error: image };
+      seen.push(image);
+    }
+    images.push(seen);
+  }
+  return { images };
+}
+
 /**
  * Converse messages as the reply script reads them: each toolResult becomes a `tool` message (named after
  * the toolUse it answers), an assistant's toolUse blocks its tool calls.
  */
-function chatMessagesOf(messages: Array<{ role: string; content: unknown }>): ChatMessage[] {
+function chatMessagesOf(messages: Array<{ role: string; content: unknown }>, images: SeenImage[][]): ChatMessage[] {
   const names = new Map<string, string>();
   const history: ChatMessage[] = [];
-  for (const message of messages) {
+  for (const [index, message] of messages.entries()) {
     const blocks = blocksOf(message.content);
     const calls = blocks.flatMap((block) => (block.toolUse ? [block.toolUse] : []));
     for (const call of calls) names.set(String(call.toolUseId), String(call.name));
@@ -113,12 +153,14 @@ function chatMessagesOf(messages: Array<{ role: string; content: unknown }>): Ch
       history.push({ role: 'tool', toolCallId: String(result.toolUseId), ...(name ? { name } : {}), content: resultText(result) });
     }
     const content = textOf(message.content);
+    const attached = images[index] ?? [];
     // A user turn that only carries results adds no user message: the results are what the model answers.
-    if (results.length > 0 && !content) continue;
+    if (results.length > 0 && !content && attached.length === 0) continue;
     history.push({
       role: String(message.role),
       content,
       ...(calls.length > 0 ? { toolCalls: calls.map((call) => ({ id: String(call.toolUseId), name: String(call.name), arguments: JSON.stringify(call.input ?? {}) })) } : {}),
+      ...(attached.length > 0 ? { images: attached } : {}),
     });
   }
   return history;
@@ -147,7 +189,9 @@ export async function handleBedrockConverse(request: IncomingMessage, response: 
     : [];
   const toolError = toolBlockError(body.messages, offeredTools.length > 0);
   if (toolError) return sendBedrockError(response, 400, 'ValidationException', toolError);
-  const history = chatMessagesOf(body.messages);
+  const images = imagesOf(body.messages);
+  if ('error' in images) return sendBedrockError(response, 400, 'ValidationException', images.error);
+  const history = chatMessagesOf(body.messages, images.images);
   if (body.messages[0]?.role !== 'user') return sendBedrockError(response, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
   const system = textOf(body.system);
   const prefill = history.at(-1)?.role === 'assistant' ? history.at(-1)!.content : '';

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnthropicHandlerContext } from './anthropic-messages.ts';
 import { planReply, remainingTokens, replyTokens, type ChatMessage } from './reply-script.ts';
 import { paceTokens } from './token-pacer.ts';
+import { decodeBase64, isImageMimeType, sniffImageType, type SeenImage } from './vision-input.ts';
 
 /**
  * Gemini's API as `@google/genai` sees it: `POST /v1beta/models/<model>:streamGenerateContent?alt=sse`
@@ -11,6 +12,9 @@ import { paceTokens } from './token-pacer.ts';
  * `tools[].functionDeclarations`; a call goes out whole as a `functionCall` part (`{id, name, args}`, args an
  * object) in the last chunk, whose finishReason is still STOP, as Gemini's is; results come back as
  * `functionResponse` parts of a user turn (`response.output`, or `response.error` for a failure).
+ * Images (vision input) come as `inlineData` (or proto-style `inline_data`) parts `{mimeType, data}`: data that is
+ * not base64 or not an image, and MIME types the demo model does not read, are refused with Gemini's 400
+ * INVALID_ARGUMENT. As Gemini does, an image of another type than declared is accepted.
  * A last `model` turn is not a prefix here either (the whole reply comes again, as from Gemini); an explicit
  * instruction to continue is followed, as OpenAI's server does (reply-script.ts).
  */
@@ -31,22 +35,45 @@ function responseText(response: any): string {
   return typeof value === 'string' ? value : JSON.stringify(value ?? null);
 }
 
+/** A refusal, in Gemini's words: the request fails with 400 INVALID_ARGUMENT. */
+class InvalidArgument extends Error {}
+
+/**
+ * One inline image part as Gemini reads it. `where` is the part's path in Gemini's error words
+ * (`contents[0].parts[1]`). The demo model reads images only: another MIME type is refused (Gemini itself
+ * also takes PDFs, audio and video, which no provider module here sends).
+ */
+function readInlineImage(blob: any, where: string): SeenImage {
+  const mimeType = blob?.mimeType ?? blob?.mime_type;
+  const data = decodeBase64(blob?.data, { urlSafe: true });
+  if (!data) throw new InvalidArgument(`Invalid value at '${where}.inline_data.data' (TYPE_BYTES), Base64 decoding failed for "${String(blob?.data ?? '').slice(0, 40)}"`);
+  if (typeof mimeType !== 'string' || !mimeType) throw new InvalidArgument(`* GenerateContentRequest.${where}.inline_data.mime_type: mime_type is not specified`);
+  if (!isImageMimeType(mimeType)) throw new InvalidArgument(`Unsupported MIME type: ${mimeType}`);
+  if (data.length === 0 || !sniffImageType(data)) throw new InvalidArgument('Provided image is not valid.');
+  return { mimeType, bytes: data.length };
+}
+
 /**
  * One Gemini turn as the reply script's messages: a model turn with its function calls, or a user turn
- * whose functionResponse parts each become a `tool` message (before any text it also carries).
+ * whose functionResponse parts each become a `tool` message (before any text and images it also carries).
  */
-function chatMessagesOf(content: { role?: string; parts?: unknown }): ChatMessage[] {
+function chatMessagesOf(content: { role?: string; parts?: unknown }, index: number): ChatMessage[] {
   const parts: any[] = Array.isArray(content.parts) ? content.parts : [];
   if (content.role === 'model') {
     const calls = parts.filter((part) => part?.functionCall).map((part) => ({ id: String(part.functionCall.id ?? ''), name: String(part.functionCall.name ?? ''), arguments: JSON.stringify(part.functionCall.args ?? {}) }));
     return [{ role: 'assistant', content: textOf(parts), ...(calls.length > 0 ? { toolCalls: calls } : {}) }];
   }
+  const images = parts.flatMap((part, position) => {
+    const blob = part?.inlineData ?? part?.inline_data;
+    return blob ? [readInlineImage(blob, `contents[${index}].parts[${position}]`)] : [];
+  });
+  const attached = images.length > 0 ? { images } : {};
   const results = parts.filter((part) => part?.functionResponse);
-  if (results.length === 0) return [{ role: 'user', content: textOf(parts) }];
+  if (results.length === 0) return [{ role: 'user', content: textOf(parts), ...attached }];
   const text = textOf(parts);
   return [
     ...results.map(({ functionResponse: result }): ChatMessage => ({ role: 'tool', content: responseText(result.response), toolCallId: String(result.id ?? ''), name: String(result.name ?? '') })),
-    ...(text ? [{ role: 'user', content: text }] : []),
+    ...(text || images.length > 0 ? [{ role: 'user', content: text, ...attached }] : []),
   ];
 }
 
@@ -70,10 +97,14 @@ export async function handleGeminiGenerate(request: IncomingMessage, response: S
     if (unsigned) return sendGeminiError(response, 400, 'Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:lookup` , position 2. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.');
   }
   const system = textOf(body.systemInstruction?.parts);
-  const conversation: ChatMessage[] = [
-    ...(system ? [{ role: 'system', content: system }] : []),
-    ...body.contents.flatMap(chatMessagesOf),
-  ];
+  let turns: ChatMessage[];
+  try {
+    turns = body.contents.flatMap((content: { role?: string; parts?: unknown }, index: number) => chatMessagesOf(content, index));
+  } catch (error) {
+    if (!(error instanceof InvalidArgument)) throw error;
+    return sendGeminiError(response, 400, error.message);
+  }
+  const conversation: ChatMessage[] = [...(system ? [{ role: 'system', content: system }] : []), ...turns];
   context.record(conversation);
   const offered: string[] = Array.isArray(body.tools) ? body.tools.flatMap((tool: any) => (Array.isArray(tool?.functionDeclarations) ? tool.functionDeclarations.map((declaration: any) => String(declaration?.name)) : [])) : [];
   const plan = planReply(model, conversation, offered);

@@ -7,12 +7,14 @@ import { handleEmbeddings } from './embeddings.ts';
 import { handleGeminiGenerate } from './gemini-generate.ts';
 import { planReply, remainingTokens, type ChatMessage, type ReplyPlan } from './reply-script.ts';
 import { paceTokens, type PacingOptions } from './token-pacer.ts';
+import { decodeBase64, isImageMimeType, sniffImageType, type SeenImage } from './vision-input.ts';
 
 /**
  * A local server that speaks OpenAI's chat-completions wire protocol and (on `/v1/messages`) Anthropic's
  * Messages protocol (anthropic-messages.ts); this comment describes the OpenAI half. It speaks OpenAI's
  * protocol (streaming SSE chunks, usage in the last chunk when `stream_options.include_usage` is set, tool
- * calls as indexed `delta.tool_calls` pieces ending with finish reason `tool_calls`, OpenAI's error JSON),
+ * calls as indexed `delta.tool_calls` pieces ending with finish reason `tool_calls`, images as `image_url` parts
+ * of user messages checked as OpenAI checks them, OpenAI's error JSON),
  * so the real `openai` SDK talks to it unchanged. It backs the keyless demo endpoint, the tests and the
  * benchmarks.
  */
@@ -32,12 +34,14 @@ export interface FakeProvider {
   lastMessages: () => ChatMessage[];
   /** The path of the most recent request (which wire protocol was spoken). */
   lastPath: () => string;
+  /** The JSON body of the most recent request as it came over the wire, for tests of a wire shape. */
+  lastBody: () => unknown;
   close: () => Promise<void>;
 }
 
-function sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null) {
+function sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null, param: string | null = null) {
   response.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '1' } : {}) });
-  response.end(JSON.stringify({ error: { message, type, param: null, code } }));
+  response.end(JSON.stringify({ error: { message, type, param, code } }));
 }
 
 async function readJson(request: IncomingMessage): Promise<any> {
@@ -51,14 +55,83 @@ async function readJson(request: IncomingMessage): Promise<any> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
+/** A request OpenAI refuses with 400, in its error JSON's terms. */
+class OpenAIRequestError extends Error {
+  constructor(
+    message: string,
+    readonly param: string | null,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+const IMAGE_DETAILS = ['auto', 'low', 'high'];
+
+/**
+ * One `image_url` part as OpenAI checks it: an object whose `url` is an http(s) URL (OpenAI fetches it; this
+ * server does not) or a base64 data URL of a PNG, JPEG, GIF or WebP image that decodes to one; only user
+ * messages may carry images. The refusals use OpenAI's 400 wording.
+ */
+function imageOf(part: any, where: string, role: string): SeenImage {
+  if (role !== 'user') throw new OpenAIRequestError(`Image URLs are only allowed for messages with role 'user', but this message with role '${role}' contains an image URL.`, 'messages', null);
+  const imageUrl = part.image_url;
+  if (!imageUrl || typeof imageUrl !== 'object' || Array.isArray(imageUrl)) {
+    throw new OpenAIRequestError(`Invalid type for '${where}.image_url': expected an object, but got ${Array.isArray(imageUrl) ? 'an array' : `a ${imageUrl === null ? 'null' : typeof imageUrl}`} instead.`, `${where}.image_url`, 'invalid_type');
+  }
+  if (imageUrl.detail !== undefined && !IMAGE_DETAILS.includes(imageUrl.detail)) {
+    throw new OpenAIRequestError(`Invalid value: '${imageUrl.detail}'. Supported values are: 'auto', 'low', and 'high'.`, `${where}.image_url.detail`, 'invalid_value');
+  }
+  const url = imageUrl.url;
+  if (typeof url !== 'string') throw new OpenAIRequestError(`Missing required parameter: '${where}.image_url.url'.`, `${where}.image_url.url`, 'missing_required_parameter');
+  if (/^https?:\/\/[^\s/]+/i.test(url)) return { url };
+  const data = /^data:([^;,]*)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s.exec(url);
+  if (!data) throw new OpenAIRequestError(`Invalid '${where}.image_url.url'. Expected a valid URL, but got a value with an invalid format.`, `${where}.image_url.url`, 'invalid_value');
+  const mimeType = data[1]!.toLowerCase();
+  if (!isImageMimeType(mimeType)) {
+    throw new OpenAIRequestError(
+      `Invalid '${where}.image_url.url'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got unsupported MIME type '${data[1]}'.`,
+      `${where}.image_url.url`,
+      'invalid_value',
+    );
+  }
+  const bytes = decodeBase64(data[2]);
+  if (!bytes || bytes.length === 0) throw new OpenAIRequestError('Invalid base64 image_url.', `${where}.image_url.url`, 'invalid_image_url');
+  // OpenAI reads the image's own format, so a mislabelled image passes; bytes that are no image do not.
+  if (!sniffImageType(bytes)) throw new OpenAIRequestError('You uploaded an unsupported image. Please make sure your image is valid.', null, 'invalid_image_format');
+  return { mimeType, bytes: bytes.length };
+}
+
+/** A message's content as text and images: a string, null (a turn of tool calls), or typed parts. */
+function contentOf(message: any, index: number): { content: string; images: SeenImage[] } {
+  const role = String(message?.role);
+  if (typeof message?.content === 'string') return { content: message.content, images: [] };
+  if (message?.content == null) return { content: '', images: [] };
+  if (!Array.isArray(message.content)) {
+    throw new OpenAIRequestError(`Invalid type for 'messages[${index}].content': expected one of a string or array of objects, but got ${typeof message.content} instead.`, `messages[${index}].content`, 'invalid_type');
+  }
+  const texts: string[] = [];
+  const images: SeenImage[] = [];
+  message.content.forEach((part: any, position: number) => {
+    const where = `messages[${index}].content[${position}]`;
+    if (part?.type === 'text' && typeof part.text === 'string') texts.push(part.text);
+    else if (part?.type === 'image_url') images.push(imageOf(part, where, role));
+    else if (part?.type === 'text') throw new OpenAIRequestError(`Missing required parameter: '${where}.text'.`, `${where}.text`, 'missing_required_parameter');
+    // Other part types OpenAI knows are accepted and not read: the demo model only reads text and images.
+    else if (!['input_audio', 'refusal', 'audio', 'file'].includes(part?.type)) throw new OpenAIRequestError(`Invalid value: '${part?.type}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', 'audio', and 'file'.`, `${where}.type`, 'invalid_value');
+  });
+  return { content: texts.join('\n'), images };
+}
+
 /**
  * Chat-completions messages as the reply script reads them. A `tool` message names only the call it
- * answers, so its tool's name is looked up in the assistant turn that made the call.
+ * answers, so its tool's name is looked up in the assistant turn that made the call. Throws an
+ * OpenAIRequestError for content OpenAI refuses (a malformed image part, say).
  */
 function chatMessagesOf(wire: any[]): ChatMessage[] {
   const names = new Map<string, string>();
-  return wire.map((message: any): ChatMessage => {
-    const content = typeof message?.content === 'string' ? message.content : message?.content == null ? '' : JSON.stringify(message.content);
+  return wire.map((message: any, index: number): ChatMessage => {
+    const { content, images } = contentOf(message, index);
     if (message?.role === 'assistant' && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
       const toolCalls = message.tool_calls.map((call: any) => ({ id: String(call?.id ?? ''), name: String(call?.function?.name ?? ''), arguments: String(call?.function?.arguments ?? '') }));
       for (const call of toolCalls) names.set(call.id, call.name);
@@ -68,7 +141,7 @@ function chatMessagesOf(wire: any[]): ChatMessage[] {
       const toolCallId = String(message.tool_call_id ?? '');
       return { role: 'tool', content, toolCallId, ...(names.has(toolCallId) ? { name: names.get(toolCallId) } : {}) };
     }
-    return { role: String(message?.role), content };
+    return { role: String(message?.role), content, ...(images.length > 0 ? { images } : {}) };
   });
 }
 
@@ -95,6 +168,9 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
   let totalRequests = 0;
   let lastMessages: ChatMessage[] = [];
   let lastPath = '';
+  let lastBody: unknown;
+  /** Every handler reads its body through this, so the wire shape of the last request can be checked. */
+  const readBody = async (request: IncomingMessage) => (lastBody = await readJson(request));
 
   /** Counts a request against its plan's failure rules and says which failure (if any) to play now. */
   function countAttempt(plan: ReplyPlan) {
@@ -117,11 +193,17 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
   async function handleCompletion(request: IncomingMessage, response: ServerResponse) {
     let body: any;
     try {
-      body = await readJson(request);
+      body = await readBody(request);
     } catch {
       return sendError(response, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
     }
-    const messages: ChatMessage[] = Array.isArray(body?.messages) ? chatMessagesOf(body.messages) : [];
+    let messages: ChatMessage[];
+    try {
+      messages = Array.isArray(body?.messages) ? chatMessagesOf(body.messages) : [];
+    } catch (error) {
+      if (!(error instanceof OpenAIRequestError)) throw error;
+      return sendError(response, 400, error.message, 'invalid_request_error', error.code, error.param);
+    }
     if (typeof body?.model !== 'string' || messages.length === 0) {
       return sendError(response, 400, "Missing required parameter: 'messages' or 'model'.", 'invalid_request_error', null);
     }
@@ -201,7 +283,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     // Bedrock's SDK signs with SigV4 instead of sending a key: its handler checks the signature itself.
     const bedrock = /^\/model\/([^/]+)\/(converse-stream|converse)$/.exec((request.url ?? '').split('?')[0] ?? '');
     if (request.method === 'POST' && bedrock) {
-      handleBedrockConverse(request, response, bedrock[1]!, bedrock[2] === 'converse-stream', { readJson, record: (messages) => (lastMessages = messages), countAttempt, failsNow, failurePlan }).catch(() =>
+      handleBedrockConverse(request, response, bedrock[1]!, bedrock[2] === 'converse-stream', { readJson: readBody, record: (messages) => (lastMessages = messages), countAttempt, failsNow, failurePlan }).catch(() =>
         response.destroy(),
       );
       return;
@@ -219,14 +301,14 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
     }
     const gemini = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent)$/.exec(path ?? '');
     if (request.method === 'POST' && gemini) {
-      handleGeminiGenerate(request, response, decodeURIComponent(gemini[1]!), gemini[2] === 'streamGenerateContent', { readJson, record: (messages) => (lastMessages = messages), countAttempt, failsNow, failurePlan }).catch(() =>
+      handleGeminiGenerate(request, response, decodeURIComponent(gemini[1]!), gemini[2] === 'streamGenerateContent', { readJson: readBody, record: (messages) => (lastMessages = messages), countAttempt, failsNow, failurePlan }).catch(() =>
         response.destroy(),
       );
       return;
     }
     if (request.method === 'POST' && path === '/v1/messages') {
       handleAnthropicMessages(request, response, {
-        readJson,
+        readJson: readBody,
         record: (messages) => (lastMessages = messages),
         countAttempt,
         failsNow,
@@ -235,7 +317,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
       return;
     }
     if (request.method === 'POST' && path === '/v1/embeddings') {
-      handleEmbeddings(request, response, { readJson, countAttempt, failsNow, sendError }).catch(() => response.destroy());
+      handleEmbeddings(request, response, { readJson: readBody, countAttempt, failsNow, sendError }).catch(() => response.destroy());
       return;
     }
     if (request.method === 'POST' && path === '/v1/chat/completions') {
@@ -256,6 +338,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
         requestCount: (key) => (key === undefined ? totalRequests : (attemptsByKey.get(key) ?? 0)),
         lastMessages: () => lastMessages,
         lastPath: () => lastPath,
+        lastBody: () => lastBody,
         close: () =>
           new Promise((done) => {
             server.closeAllConnections();

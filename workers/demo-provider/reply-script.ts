@@ -1,4 +1,5 @@
 import { demoToolCalls } from './demo-tool-choice.ts';
+import { describeImages, type SeenImage } from './vision-input.ts';
 
 /**
  * What the fake provider answers, decided from the request alone so that a retry gets the same reply.
@@ -18,6 +19,15 @@ import { demoToolCalls } from './demo-tool-choice.ts';
  *   [tool=A arg.K=V ...]          the call's arguments: {"K": "V", ...} (default {"query": ..., "position": i})
  *   [tool=A then=B]               a second round: once A's results are in, call B, then answer
  *   [tool=A rounds=N]             call A again after each result, N rounds in all, then answer (agent loops)
+ *   describe the image            (any case, anywhere in the text) the reply lists the images attached to
+ *                                 that last user message, in order, instead of the usual words:
+ *                                 `I see 2 image(s): image/png 68 bytes; image/jpeg 1024 bytes` (bytes as
+ *                                 decoded); an image given by URL shows as `url <url>` (the fake fetches
+ *                                 nothing). No tool calls then; fail/drop/stall directives still apply.
+ *                                 Every wire protocol's server hands its images over in ChatMessage.images,
+ *                                 so all four answer identically.
+ *   [echo=user]                   the reply is the last user message's text as the model received it (with
+ *                                 attached files' text); no tool calls then
  *
  * Continuing a cut-off reply behaves as OpenAI's chat models do: a trailing assistant message is not a
  * prefix to extend (the model starts a new answer), but an explicit user instruction to continue after
@@ -99,6 +109,8 @@ export interface ChatMessage {
   toolCalls?: Array<{ id: string; name: string; arguments: string }>;
   toolCallId?: string;
   name?: string;
+  /** The images a user message carried (vision input), in the order the request gave them; absent when none. */
+  images?: SeenImage[];
 }
 
 /** The tool results since the last user message: what the model has to say something about. */
@@ -146,7 +158,8 @@ function toolRoundsSinceUser(messages: ChatMessage[]): number {
 
 export function planReply(model: string, allMessages: ChatMessage[], offeredTools: string[] = []): ReplyPlan {
   const messages = withoutContinueRequest(allMessages);
-  const lastUser = [...messages].reverse().find((message) => message.role === 'user')?.content ?? '';
+  const lastUserMessage = [...messages].reverse().find((message) => message.role === 'user');
+  const lastUser = lastUserMessage?.content ?? '';
   const system = messages.find((message) => message.role === 'system')?.content ?? '';
   // Title requests (activities/generate-title.ts) get a short title built from the conversation.
   if (/conversation title/i.test(system)) {
@@ -181,7 +194,14 @@ export function planReply(model: string, allMessages: ChatMessage[], offeredTool
       : !toolGroup && roundsDone === 0 && directiveGroups(lastUser).length === 0
         ? demoToolCalls(lastUser, offeredTools, (name, position) => `${hash(`${lastUser}\n${name}\n${position}`).toString(36)}${position}`)
         : [];
-  if (toolCalls.length > 0) {
+  if (/describe the image/i.test(lastUser)) {
+    // Vision input: the reply names what reached the model, word by word so it streams like any reply.
+    plan.tokens = describeImages(lastUserMessage?.images ?? []).split(/(?= )/);
+  } else if (find('echo')) {
+    // What reached the model (attached files' text included), instantly unless a rate is given.
+    plan.tokens = lastUser.split(/(?= )/);
+    plan.tokensPerSecond = Number(find('rate')?.rate ?? 0);
+  } else if (toolCalls.length > 0) {
     plan.tokens = [...quotes, ...plan.tokens.slice(0, 3)];
     plan.toolCalls = toolCalls;
   } else if (results.length > 0) {
