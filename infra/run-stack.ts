@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { ensureFerretDB, ensureTemporal, isPortOpen, log, redactUrl, stopChild, waitForPort, type ManagedService } from './local-services.ts';
 import { nodeEntryPoints } from './node-entry-points.ts';
+import { localSearchDefault } from './search-default.ts';
 import { supervise } from './supervise.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -86,6 +87,10 @@ try {
   const ferretdb = await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory });
   track(ferretdb);
   const storage = ferretdb.backend === undefined ? '' : ferretdb.backend.handler === 'postgresql' ? `  (FerretDB on PostgreSQL ${redactUrl(ferretdb.backend.url)})` : `  (FerretDB on SQLite in ${path.join(dataDirectory, 'ferretdb')}: PostgreSQL not used)`;
+  // Search defaults to FerretDB's PostgreSQL server (own schema); the API and worker inherit the variable.
+  const search = await localSearchDefault(ferretdb.backend);
+  Object.assign(process.env, search.variables);
+  log(`search: ${search.line}`);
   if (!process.env.DEMO_PROVIDER_URL) await startNodeService('demo-provider', nodeEntryPoints.demoProvider, config.DEMO_PROVIDER_PORT);
   const bundlePath = await buildWorkflowBundle();
   await startNodeService('worker', nodeEntryPoints.worker, undefined, bundlePath ? { ...process.env, WORKFLOW_BUNDLE_PATH: bundlePath } : undefined);
@@ -98,6 +103,7 @@ durachat is running
   Temporal     ${config.TEMPORAL_ADDRESS}  namespace ${config.TEMPORAL_NAMESPACE}, task queues ${Object.values(config.TASK_QUEUES).join(', ')}
   MongoDB      ${config.MONGO_URI.replace(/\/\/[^@/]*@/, '//***@')}${storage}
   Redis        ${config.REDIS_URI.replace(/\/\/[^@/]*@/, '//***@')}
+  Search       ${search.line}
   Logs         ${logDirectory}
 Press Ctrl-C to stop.`);
 } catch (error) {

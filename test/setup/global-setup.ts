@@ -29,6 +29,7 @@ import {
   type FerretBackend,
   type ManagedService,
 } from '../../infra/local-services.ts';
+import { createRunSearchSchema, dropRunSearchSchemas, type RunSearchSchema } from './search-schema.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
@@ -43,6 +44,8 @@ const hostId = createHash('sha256').update(os.hostname()).digest('hex').slice(0,
 const testDatabasePattern = /^durachat_test_(\d+)_([0-9a-f]{8})_(\d+)_[0-9a-f]+$/;
 /** The PostgreSQL database this run created (and drops at teardown), with the URL to drop it through. */
 let ownDatabase: { name: string; adminUrl: string } | undefined;
+/** The search engine's schema of this run (test/setup/search-schema.ts), dropped at teardown. */
+let searchSchema: RunSearchSchema | undefined;
 
 function processAlive(pid: number): boolean {
   try {
@@ -100,6 +103,7 @@ export async function setup() {
   } else {
     services.push(await ensureFerretDB({ mongoUri, dataDirectory: path.join(dataDirectory, `ferretdb-${mongoPort}`), logDirectory: dataDirectory }));
   }
+  searchSchema = await createRunSearchSchema({ url: process.env.SEARCH_POSTGRES_URL || ferretdbPostgresqlUrl(), hostId, processAlive });
   // Bundled once here: webpack takes seconds per worker otherwise.
   const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: undefined });
   mkdirSync(dataDirectory, { recursive: true });
@@ -112,10 +116,12 @@ export async function setup() {
     TEMPORAL_CLI_PATH: temporalExecutable,
     DATA_DIR: dataDirectory,
     WORKFLOW_BUNDLE_PATH: bundlePath,
+    ...(searchSchema ? { SEARCH_POSTGRES_URL: searchSchema.url, SEARCH_POSTGRES_SCHEMA: searchSchema.schema } : {}),
   });
 }
 
 export async function teardown() {
+  if (searchSchema) await dropRunSearchSchemas(searchSchema).catch((error: Error) => log(`search: could not drop ${searchSchema?.schema} (${error.message}); the next test run drops it`));
   for (const service of services.reverse()) if (service.child) await stopChild(service.child);
   if (ownDatabase) {
     const { name, adminUrl } = ownDatabase;
