@@ -5,6 +5,8 @@ export function createRedisKeys(prefix: string) {
     chatStream: (streamId: string) => `${prefix}stream:${streamId}`,
     streamWriterFence: (streamId: string) => `${prefix}stream-fence:${streamId}`,
     runInfo: (streamId: string) => `${prefix}run:${streamId}`,
+    /** A file's ingestion progress stream (shared/file-progress.ts). */
+    fileProgress: (fileId: string) => `${prefix}file-progress:${fileId}`,
     userActiveRuns: (userId: string) => `${prefix}active-runs:${userId}`,
     conversationActiveRun: (userId: string, conversationId: string) => `${prefix}convo-run:${userId}:${conversationId}`,
     chatIdempotency: (userId: string, clientMessageId: string) => `${prefix}chat-request:${userId}:${clientMessageId}`,

@@ -5,11 +5,17 @@ import type { FileStrategy } from '../../shared/file-config.ts';
 import { File } from '../../shared/models/file.ts';
 import type { FileActivityDependencies } from './file-dependencies.ts';
 
-/** The end of an ingestion: ready (embedded, with its chunk count) or error with the reason. A deleted file stays deleted. */
-export function createSetFileStatus() {
+/**
+ * The end of an ingestion: ready (embedded, with its chunk count) or error with the reason. A deleted file stays
+ * deleted. The record first, then the progress stream's end event (so a follower that sees the end finds the
+ * record settled); a retry writes the same record again and the stream refuses a second end event.
+ */
+export function createSetFileStatus(deps: Pick<FileActivityDependencies, 'progress'> = {}) {
   return async function setFileStatus(fileId: string, userId: string, outcome: { status: 'ready'; chunks: number } | { status: 'error'; error: string }): Promise<void> {
-    const update = outcome.status === 'ready' ? { $set: { status: 'ready', embedded: true, chunks: outcome.chunks }, $unset: { error: '' } } : { $set: { status: 'error', embedded: false, error: outcome.error.slice(0, 1000) } };
+    const error = outcome.status === 'error' ? outcome.error.slice(0, 1000) : '';
+    const update = outcome.status === 'ready' ? { $set: { status: 'ready', embedded: true, chunks: outcome.chunks }, $unset: { error: '' } } : { $set: { status: 'error', embedded: false, error } };
     await File.updateOne({ file_id: fileId, user: userId }, update);
+    await deps.progress?.finish(fileId, outcome.status === 'ready' ? { type: 'final', status: 'ready', chunks: outcome.chunks } : { type: 'error', status: 'error', error });
   };
 }
 

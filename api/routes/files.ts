@@ -6,6 +6,8 @@ import type { FilesConfig } from '../../shared/file-config.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 import { TOOL_RESOURCES, UploadTooLargeError, type FileService, type PendingUpload, type UploadFields } from '../services/file-service.ts';
 import { parseInput } from '../validation.ts';
+import type { AvatarService } from '../services/avatar-service.ts';
+import { registerAvatarUploads } from './file-avatars.ts';
 
 const uuid = z.uuid({ error: 'must be a UUID' });
 const fileIdSchema = z.union([uuid, z.string().regex(/^(file|assistant)-[A-Za-z0-9_-]{1,64}$/)], { error: 'must be a UUID' });
@@ -38,6 +40,8 @@ export interface FileRouteOptions {
   config: FilesConfig;
   /** LibreChat's FILE_UPLOAD_IP_* and FILE_UPLOAD_USER_* limiters, in that order. */
   uploadLimits: preHandlerAsyncHookHandler[];
+  /** User and agent avatars (api/routes/file-avatars.ts); without it those routes are absent. */
+  avatars?: AvatarService;
 }
 
 /**
@@ -132,6 +136,7 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
 
   app.post('/', { preHandler: options.uploadLimits }, (request, reply) => upload(request, reply, false));
   app.post('/images', { preHandler: options.uploadLimits }, (request, reply) => upload(request, reply, true));
+  if (options.avatars) registerAvatarUploads(app, { avatars: options.avatars, uploadLimits: options.uploadLimits });
 
   app.get('/', async (request) => files.list(authenticatedUser(request).id));
 

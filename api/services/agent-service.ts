@@ -61,6 +61,8 @@ export function createAgentService(dependencies: {
   endpoints: EndpointsConfig;
   /** When given, create keeps only tools it knows (LibreChat filters by its tool cache); without it, every name is kept. */
   isKnownTool?: (tool: string) => boolean;
+  /** After an agent is deleted (its avatar object goes: api/services/avatar-service.ts); best effort. */
+  onRemoved?: (agent: { id: string; avatar?: { filepath?: string; source?: string } | null }) => Promise<void>;
 }) {
   const access = createAgentAccess();
   // Writes to one agent (update, revert) run one at a time in this process: see keyed-serializer.ts.
@@ -249,6 +251,7 @@ export function createAgentService(dependencies: {
       const { agent } = await requireBits(user, agentId, PermissionBits.DELETE);
       await Agent.deleteOne({ _id: agent._id });
       await access.removeAll(agent._id);
+      await dependencies.onRemoved?.(agent as { id: string; avatar?: { filepath?: string; source?: string } | null }).catch(() => undefined);
       return { message: 'Agent deleted' };
     },
 

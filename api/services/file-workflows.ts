@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import { deleteFileWorkflowId, ingestWorkflowId, type DeleteFileInput, type IngestFileInput } from '../../shared/file-ingestion.ts';
 import { File } from '../../shared/models/file.ts';
+import type { FileProgressService } from './file-progress-service.ts';
 
 /** How long DELETE /api/files waits for the deletion workflows before answering (they finish anyway). */
 const DELETE_WAIT_MS = 10_000;
@@ -10,7 +11,7 @@ const DELETE_WAIT_MS = 10_000;
  * The API's side of the file workflows: every readable upload starts its ingestion (workflows/ingest-file.ts)
  * and a delete is a workflow (workflows/delete-file.ts), both on the files task queue.
  */
-export function createFileWorkflows(deps: { temporal: Client; taskQueue: string; log: FastifyBaseLogger }) {
+export function createFileWorkflows(deps: { temporal: Client; taskQueue: string; log: FastifyBaseLogger; progress?: Pick<FileProgressService, 'fail'> }) {
   const { temporal, taskQueue, log } = deps;
   return {
     /**
@@ -27,7 +28,10 @@ export function createFileWorkflows(deps: { temporal: Client; taskQueue: string;
         });
       } catch (error) {
         log.error({ err: error, fileId: input.fileId }, 'could not start the file ingestion');
-        await File.updateOne({ file_id: input.fileId, user: input.userId }, { $set: { status: 'error', error: 'The file could not be queued for processing right now; delete it and upload it again.' } }).catch(() => undefined);
+        const message = 'The file could not be queued for processing right now; delete it and upload it again.';
+        await File.updateOne({ file_id: input.fileId, user: input.userId }, { $set: { status: 'error', error: message } }).catch(() => undefined);
+        // Its progress followers end too (a follower that connects later is answered from the record).
+        await deps.progress?.fail(input.fileId, message).catch((progressError) => log.warn({ err: progressError, fileId: input.fileId }, 'could not end the file progress stream'));
       }
     },
 
