@@ -6,6 +6,7 @@ import type { RunRegistry } from '../shared/run-registry.ts';
 import type { ProviderRegistry } from './providers/index.ts';
 import type { Toolbox } from './tools/toolbox.ts';
 import type { FileSearch } from './files/index/file-search.ts';
+import type { FileStorages } from './files/storage/create-file-storage.ts';
 
 /** What writes a run's stream and closes runs. */
 export interface RunStreamDependencies {
@@ -34,6 +35,8 @@ export interface ModelDependencies {
   resolveEndpointCredentials: (endpoint: ResolvedEndpoint, userId: string) => Promise<ResolvedEndpoint>;
   /** Token counts, computed on the worker's Piscina pool. */
   countTokens: (texts: string[], signal?: AbortSignal) => Promise<number[]>;
+  /** Where uploaded files' bytes are read back: images attached to a message go to the model (activities/chat/attached-files.ts). */
+  fileStorages?: FileStorages;
 }
 
 /** The chat activities' dependencies, built once by the worker process (workers/create-workers.ts) and injected. */

@@ -141,6 +141,13 @@ export function resolveFileLimits(section: FileConfigSection | undefined): FileL
   };
 }
 
+/**
+ * The most characters of a file's extracted text kept on its record for the prompt (`text`): well above the
+ * default `fileTokenLimit` (100,000 tokens is about 400,000 characters of English) and far below MongoDB's
+ * 16 MB document limit. A `fileTokenLimit` above about 250,000 tokens is therefore bounded by this too.
+ */
+export const STORED_TEXT_MAX_CHARS = 1_000_000;
+
 export type FileKind = 'avatar' | 'image' | 'document';
 
 export interface FilesConfig {

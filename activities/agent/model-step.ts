@@ -105,7 +105,8 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       const system = [input.agent.instructions, input.parameters.system, serverInstructions].filter(Boolean).join('\n\n') || undefined;
       const promptInput = { ...input, parameters: { ...input.parameters, system } };
       const messages: PromptMessage[] = [
-        ...(await buildPrompt(promptInput, endpoint, deps, context.cancellationSignal)),
+        // Attached files still being extracted are waited for in the first step only: a later step would wait again for a stuck one.
+        ...(await buildPrompt(promptInput, endpoint, stepNumber > 1 ? { ...deps, attachmentWaitMs: 0 } : deps, context.cancellationSignal)),
         ...transcriptMessages(request.transcript),
         ...continuationMessages(alreadyStreamed, provider.continuation),
       ];

@@ -14,6 +14,15 @@ export interface ThreadMessage {
   tokenCount?: number;
   /** Absent only on the new user message when it is not saved yet. */
   createdAt?: Date;
+  /** Files attached to a user message, as the message keeps them (the id is what the prompt goes by). */
+  files?: AttachedFileReference[];
+}
+
+/** A file as a message lists it (api/routes/chat.ts saves the owner's own files only). */
+export interface AttachedFileReference {
+  file_id: string;
+  filename?: string;
+  type?: string;
 }
 
 /** A position in a conversation's (createdAt, messageId) order. */
@@ -34,7 +43,7 @@ export interface MessageStore {
   findWindow(scope: ThreadScope, before: ThreadPosition, limit: number): Promise<ThreadMessage[]>;
 }
 
-const threadProjection = { _id: 0, messageId: 1, parentMessageId: 1, text: 1, isCreatedByUser: 1, error: 1, tokenCount: 1, createdAt: 1 };
+const threadProjection = { _id: 0, messageId: 1, parentMessageId: 1, text: 1, isCreatedByUser: 1, error: 1, tokenCount: 1, createdAt: 1, files: 1 };
 
 export const mongoMessageStore: MessageStore = {
   async findById(scope, messageId) {

@@ -6,7 +6,7 @@ import { createIngestFile } from './ingest-file.ts';
 export function createFileActivities(deps: FileActivityDependencies) {
   return {
     ingestFile: createIngestFile(deps),
-    setFileStatus: createSetFileStatus(),
+    setFileStatus: createSetFileStatus(deps),
     ...createFileDeletion(deps),
   };
 }

@@ -13,13 +13,17 @@ import type { FileActivityDependencies } from './file-dependencies.ts';
 import { BrokenFileError, isNonRetryableExtractionError } from './extract/extraction-errors.ts';
 import { indexChunks } from './index/index-chunks.ts';
 import { NotFoundInStorageError } from './storage/file-storage.ts';
+import { storeExtractedText } from './store-extracted-text.ts';
+import type { FileProgressReporter } from './file-progress-reporter.ts';
 
 const HEARTBEAT_INTERVAL_MS = 5000;
 
 /** The file's record, unless it was deleted meanwhile (then there is nothing to ingest: final). */
-async function setStage(input: IngestFileInput, status: 'extracting' | 'embedding'): Promise<void> {
+async function setStage(input: IngestFileInput, status: 'extracting' | 'embedding', progress?: FileProgressReporter): Promise<void> {
   const result = await File.updateOne({ file_id: input.fileId, user: input.userId }, { $set: { status }, $unset: { error: '' } });
   if (result.matchedCount === 0) throw ApplicationFailure.nonRetryable('The file was deleted before it was processed', 'FileGone');
+  // After the record, so a follower never sees a stage the record does not have yet; a retry starts its stages again.
+  await progress?.report(input.fileId, { type: 'stage', status, attempt: Context.current().info.attempt });
 }
 
 /**
@@ -37,7 +41,7 @@ export function createIngestFile(deps: FileActivityDependencies) {
     const heartbeat = setInterval(() => context.heartbeat(progress ?? previous ?? {}), HEARTBEAT_INTERVAL_MS);
     const local = path.join(os.tmpdir(), `durachat-ingest-${randomUUID()}`);
     try {
-      await setStage(input, 'extracting');
+      await setStage(input, 'extracting', deps.progress);
       const storage = deps.storages(input.storage.strategy as FileStrategy);
       try {
         const { body } = await storage.get(input.storage.key);
@@ -50,24 +54,27 @@ export function createIngestFile(deps: FileActivityDependencies) {
       const index = deps.index;
       if (index.ingestsRawFiles) {
         // A LibreChat RAG API reads, chunks and embeds the file itself.
-        await setStage(input, 'embedding');
+        await setStage(input, 'embedding', deps.progress);
         const { knownType } = await index.ingestFile({ fileId: input.fileId, userId: input.userId, filename: input.filename, contentType: input.mimeType, content: await openAsBlob(local, { type: input.mimeType }) }, context.cancellationSignal);
         if (!knownType) throw ApplicationFailure.nonRetryable(`The search service cannot read ${input.filename}`, 'UnsupportedFile');
         return { chunks: await index.countChunks(input.fileId, context.cancellationSignal) };
       }
 
-      const embeddingsEndpoint = deps.embeddingsEndpoint;
-      if (!embeddingsEndpoint) throw ApplicationFailure.nonRetryable(`File search is not set up on this server: ${deps.embeddingsUnavailable ?? 'no embeddings endpoint'}`, 'FileSearchUnavailable');
       let chunks;
       try {
-        ({ chunks } = await deps.extraction.extractFile({ path: local, filename: input.filename, mimeType: input.mimeType }, { signal: context.cancellationSignal, chunking: {} }));
+        let document;
+        ({ document, chunks } = await deps.extraction.extractFile({ path: local, filename: input.filename, mimeType: input.mimeType }, { signal: context.cancellationSignal, chunking: {} }));
+        // The text goes on the record first (a chat attachment's context), so it is there even without file search.
+        await storeExtractedText(input.fileId, input.userId, document);
       } catch (error) {
         if (isNonRetryableExtractionError(error)) throw ApplicationFailure.nonRetryable(error.message, error instanceof BrokenFileError ? 'BrokenFile' : 'UnsupportedFile');
         throw error;
       }
+      const embeddingsEndpoint = deps.embeddingsEndpoint;
+      if (!embeddingsEndpoint) throw ApplicationFailure.nonRetryable(`File search is not set up on this server: ${deps.embeddingsUnavailable ?? 'no embeddings endpoint'}`, 'FileSearchUnavailable');
       if (!chunks || chunks.length === 0) throw ApplicationFailure.nonRetryable(`${input.filename} has no text that can be searched (a scanned document needs OCR)`, 'UnsupportedFile');
 
-      await setStage(input, 'embedding');
+      await setStage(input, 'embedding', deps.progress);
       const startAt = Math.min(previous?.written ?? 0, chunks.length);
       // A first attempt starts from an empty index for the file: chunks of an earlier, longer version go.
       if (startAt === 0) await index.deleteFile(input.fileId, context.cancellationSignal);
@@ -84,6 +91,7 @@ export function createIngestFile(deps: FileActivityDependencies) {
         onProgress: (written, total) => {
           progress = { written, total };
           context.heartbeat(progress);
+          void deps.progress?.report(input.fileId, { type: 'embedding', embedded: written, total });
         },
         signal: context.cancellationSignal,
       });

@@ -187,9 +187,14 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     return found.map((file) => file.file_id);
   }
 
-  /** The given files that are this user's own (others' are left out), as the message keeps them. */
+  /**
+   * The given files that are this user's own (others' are left out), as the message keeps them, in the order
+   * the client attached them (the prompt presents them in that order; the database returns its own).
+   */
   async function ownFilesOf(userId: string, fileIds: string[]) {
     const found = await File.find({ user: userId, file_id: { $in: fileIds } }, { file_id: 1, filename: 1, filepath: 1, type: 1, bytes: 1, width: 1, height: 1 }).lean<Array<{ file_id: string; filename: string; filepath: string; type: string; bytes: number; width?: number; height?: number }>>();
+    const position = new Map(fileIds.map((id, index) => [id, index] as const));
+    found.sort((a, b) => position.get(a.file_id)! - position.get(b.file_id)!);
     return found.map(({ file_id, filename, filepath, type, bytes, width, height }) => ({ file_id, filename, filepath, type, bytes, ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}) }));
   }
 

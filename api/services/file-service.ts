@@ -10,7 +10,7 @@ import { PermissionBits } from '../../shared/models/acl-entry.ts';
 import { File } from '../../shared/models/file.ts';
 import { createAgentAccess, type AgentUser } from './agent-access.ts';
 import { HeadInspector, sniffFileType } from './file-type-sniffer.ts';
-import { publicFile, type LeanFile } from './file-views.ts';
+import { FILE_VIEW_PROJECTION, publicFile, type LeanFile } from './file-views.ts';
 import type { FileWorkflows } from './file-workflows.ts';
 import { holdsText } from '../../shared/file-ingestion.ts';
 
@@ -78,7 +78,7 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
   }
 
   async function ownedFile(userId: string, fileId: string): Promise<LeanFile> {
-    const file = await File.findOne({ file_id: fileId, user: userId }).lean<LeanFile>();
+    const file = await File.findOne({ file_id: fileId, user: userId }, FILE_VIEW_PROJECTION).lean<LeanFile>();
     if (!file) throw new NotFoundError('File not found');
     return file;
   }
@@ -161,7 +161,7 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
     },
 
     async list(userId: string) {
-      const found = await File.find({ user: userId }).sort({ updatedAt: -1 }).limit(1000).lean<LeanFile[]>();
+      const found = await File.find({ user: userId }, FILE_VIEW_PROJECTION).sort({ updatedAt: -1 }).limit(1000).lean<LeanFile[]>();
       return found.map(publicFile);
     },
 
@@ -194,7 +194,7 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
         await Agent.updateOne({ _id: agent._id }, { $pullAll: { [`tool_resources.${request.tool_resource}.file_ids`]: request.fileIds } });
         return { unlinked: true as const };
       }
-      const found = await File.find({ file_id: { $in: request.fileIds } }).lean<LeanFile[]>();
+      const found = await File.find({ file_id: { $in: request.fileIds } }, FILE_VIEW_PROJECTION).lean<LeanFile[]>();
       // Another user's file may be deleted only as an editor of the agent its owner uploaded it to (the file's
       // own `agent_id`): ids merely listed in some agent's tool_resources prove nothing (anyone can list any id
       // in an agent of their own).
@@ -222,7 +222,7 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
       const ids = [...new Set(Object.values(agent.tool_resources ?? {}).flatMap((resource) => resource?.file_ids ?? []))];
       if (ids.length === 0) return [];
       // Only files the agent's author uploaded, or that were uploaded to this agent: not any id someone listed.
-      const found = await File.find({ file_id: { $in: ids }, $or: [{ user: agent.author }, { agent_id: agentId }] }).lean<LeanFile[]>();
+      const found = await File.find({ file_id: { $in: ids }, $or: [{ user: agent.author }, { agent_id: agentId }] }, FILE_VIEW_PROJECTION).lean<LeanFile[]>();
       return found.map(publicFile);
     },
   };

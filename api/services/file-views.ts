@@ -31,7 +31,16 @@ export interface LeanFile {
   updatedAt: Date;
 }
 
-/** LibreChat's TFile plus durachat's `status`/`error`; where the bytes sit (`storageKey`) stays inside. */
+/**
+ * What file reads for the API project away: the extracted `text` (up to a megabyte per file, kept for the
+ * prompt, activities/chat/attached-files.ts) is never shown and should not be read for a listing.
+ */
+export const FILE_VIEW_PROJECTION = { text: 0 } as const;
+
+/**
+ * LibreChat's TFile plus durachat's `status`/`error`; where the bytes sit (`storageKey`) stays inside, and so
+ * does the extracted `text` (fields are picked one by one, so a new internal field never leaks).
+ */
 export function publicFile(file: LeanFile) {
   return {
     _id: String(file._id),

@@ -20,7 +20,14 @@ const fileSchema = new Schema(
     object: { type: String, required: true, default: 'file' },
     embedded: { type: Boolean, default: false },
     type: { type: String, required: true },
+    /**
+     * The extracted text (capped at STORED_TEXT_MAX_CHARS), written by the ingestion right after extraction:
+     * what a chat sends the model when the file is attached (activities/chat/attached-files.ts). Never in
+     * the public views (api/services/file-views.ts): it can be large, and the client has the file itself.
+     */
     text: { type: String },
+    /** durachat: the stored `text` stops at the cap (the file has more). */
+    textTruncated: { type: Boolean },
     context: { type: String },
     usage: { type: Number, required: true, default: 0 },
     source: { type: String, default: 'local' },
