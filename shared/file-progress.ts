@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SequencedEvent } from './run-events.ts';
+import { readEvents } from './run-stream.ts';
 
 /**
  * A file's ingestion progress, as a Redis Stream read by the same SSE hub as run streams (api/sse/): entry
@@ -84,13 +85,9 @@ export async function appendFileProgress(redis: Redis, key: string, event: FileP
   return seq > 0 ? seq : undefined;
 }
 
+/** The whole stream (same entry format as a run's, so the run stream's reader parses it). */
 export async function readFileProgress(redis: Redis, key: string): Promise<SequencedFileEvent[]> {
-  const raw = (await redis.xrange(key, '-', '+')) as Array<[string, string[]]>;
-  return raw.flatMap(([id, fields]) => {
-    const match = /^0-(\d+)$/.exec(id);
-    const dataIndex = fields.indexOf('d');
-    return match && dataIndex >= 0 ? [{ seq: Number(match[1]), event: JSON.parse(fields[dataIndex + 1]!) as FileProgressEvent }] : [];
-  });
+  return (await readEvents(redis, key)).map(asFileEvent);
 }
 
 /**

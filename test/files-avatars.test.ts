@@ -72,6 +72,9 @@ describe('user avatar', () => {
     assert.equal(served.status, 200);
     assert.equal(served.headers.get('content-type'), 'image/png');
     assert.match(served.headers.get('cache-control') ?? '', /max-age=\d+/);
+    // Served without a token from a type judged by the bytes at upload: never sniffed into anything else.
+    assert.equal(served.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(served.headers.get('content-security-policy'), "default-src 'none'");
     assert.ok(served.bytes.equals(content));
     assert.equal((await storedAvatars(alice.user.id)).length, 1);
   });

@@ -154,10 +154,25 @@ describe('file ingestion progress (SSE)', () => {
     assert.equal(record.body.error, last.data.error);
   });
 
+  test('a finished file answers from its stream while it lasts: the end frame with its id, and nothing twice to a client that resumes after it', async () => {
+    const finalFrame = full.events.at(-1)!;
+    const fresh = await requestSse(progressUrl(pdf.file_id), { token: alice.token });
+    assert.equal(fresh.completed, true);
+    assert.deepEqual(fresh.events.map((event) => [event.id, event.data]), [[finalFrame.id, finalFrame.data]]);
+    // An EventSource reconnects after the end with the end's id: it gets an empty, ended stream, not the end again.
+    const afterEnd = await requestSse(progressUrl(pdf.file_id), { token: alice.token, lastEventId: finalFrame.id });
+    assert.equal(afterEnd.status, 200);
+    assert.equal(afterEnd.completed, true);
+    assert.deepEqual(afterEnd.events, []);
+    // A client that went away mid-way gets what it missed, then the end.
+    const missed = await requestSse(progressUrl(pdf.file_id), { token: alice.token, lastEventId: firstId });
+    assert.deepEqual(missed.events.map((event) => [event.id, event.data]), full.events.slice(1).map((event) => [event.id, event.data]));
+  });
+
   test('a file already finished answers its final state at once, from the record (even with no stream left)', async () => {
     const redis = createRedisClient(stack.app.config.REDIS_URI, 'test-progress');
     try {
-      await redis.del(`${stack.app.config.REDIS_KEY_PREFIX}file-progress:${pdf.file_id}`);
+      await redis.del(`${stack.app.config.REDIS_KEY_PREFIX}file-progress:${pdf.file_id}`, `${stack.app.config.REDIS_KEY_PREFIX}file-progress:${corrupt.file_id}`);
     } finally {
       await redis.quit();
     }
@@ -166,6 +181,7 @@ describe('file ingestion progress (SSE)', () => {
     assert.equal(again.events.length, 1);
     assert.deepEqual(again.events[0]!.data, { file_id: pdf.file_id, status: 'ready', chunks: full.events.at(-1)!.data.chunks, final: true });
 
+    // Without the stream a client's position cannot be placed: it gets the end from the record.
     const broken = await requestSse(progressUrl(corrupt.file_id), { token: alice.token, lastEventId: firstId });
     assert.equal(broken.events.length, 1);
     assert.equal(broken.events[0]!.data.status, 'error');

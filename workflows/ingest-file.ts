@@ -1,4 +1,4 @@
-import { type ActivityOptions, ActivityCancellationType, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { type ActivityOptions, ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { IngestFileInput } from '../shared/file-ingestion.ts';
 import { dbWrite, failureMessage } from './activity-options.ts';
@@ -21,7 +21,19 @@ const ingest: ActivityOptions = {
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['BrokenFile', 'UnsupportedFile', 'FileGone', 'FileSearchUnavailable'] },
 };
 
-const reason = (error: unknown) => failureMessage(error, 'The file could not be processed.');
+const gaveUp = 'The file could not be processed: a service it needs kept failing. Try uploading it again later.';
+
+/**
+ * What the user reads as the file's error. Failures durachat declares final (a broken or unsupported file, a
+ * refused index write, file search not set up) carry messages written for users; anything else that outlasted
+ * the retries (storage, database, Redis or provider trouble) would show raw internals, so it reads as
+ * `gaveUp` and its own text goes to the log only.
+ */
+export function ingestionFailureReason(error: unknown): string {
+  let cause: unknown = error;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  return cause instanceof ApplicationFailure && cause.nonRetryable ? failureMessage(cause, gaveUp) : gaveUp;
+}
 
 /**
  * One uploaded file's ingestion (workflow id `ingest-<file_id>`, on the files task queue, so it never delays
@@ -36,8 +48,8 @@ export async function ingestFileWorkflow(input: IngestFileInput): Promise<{ stat
     await status.setFileStatus(input.fileId, input.userId, { status: 'ready', chunks: result.chunks });
     return { status: 'ready', chunks: result.chunks };
   } catch (error) {
-    const message = isCancellation(error) ? 'Processing was stopped.' : reason(error);
-    log.warn('file ingestion failed', { fileId: input.fileId, error: message });
+    const message = isCancellation(error) ? 'Processing was stopped.' : ingestionFailureReason(error);
+    log.warn('file ingestion failed', { fileId: input.fileId, error: message, cause: failureMessage(error, String(error)) });
     // Written even when the ingestion was cancelled (by an operator, or by the file's deletion: then there is no record left to change).
     await CancellationScope.nonCancellable(() => status.setFileStatus(input.fileId, input.userId, { status: 'error', error: message }));
     if (isCancellation(error)) throw error;

@@ -51,6 +51,21 @@ describe('file progress stream', () => {
     // Once ended, the stream lives as long as a run's stream does after its end.
     const ttl = await redis.ttl(keys.fileProgress(fileId));
     assert.ok(ttl > 0 && ttl <= 120, `ttl ${ttl}`);
+    // Ready is final: the late error changes neither the record nor what the stream ended with.
+    const record = await File.findOne({ file_id: fileId }).lean<{ status: string; error?: string; chunks: number }>();
+    assert.equal(record!.status, 'ready');
+    assert.equal(record!.error, undefined);
+    assert.equal(record!.chunks, 3);
+  });
+
+  test('a ready record whose end event never landed (Redis lost it) ends its stream as ready when the workflow then reports an error', async () => {
+    const fileId = await pendingFile();
+    const setFileStatus = createSetFileStatus({ progress });
+    await File.updateOne({ file_id: fileId }, { $set: { status: 'ready', chunks: 2, embedded: true } });
+    await setFileStatus(fileId, userId, { status: 'error', error: 'Connection is closed.' });
+    const events = await readFileProgress(redis, keys.fileProgress(fileId));
+    assert.deepEqual(events.map((item) => item.event), [{ type: 'final', status: 'ready', chunks: 2 }]);
+    assert.equal((await File.findOne({ file_id: fileId }).lean<{ status: string }>())!.status, 'ready');
   });
 
   test('ids only grow, even when a writer\'s clock is behind; a lost stream restarts above the ids clients hold', async () => {

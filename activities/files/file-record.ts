@@ -12,10 +12,23 @@ import type { FileActivityDependencies } from './file-dependencies.ts';
  */
 export function createSetFileStatus(deps: Pick<FileActivityDependencies, 'progress'> = {}) {
   return async function setFileStatus(fileId: string, userId: string, outcome: { status: 'ready'; chunks: number } | { status: 'error'; error: string }): Promise<void> {
-    const error = outcome.status === 'error' ? outcome.error.slice(0, 1000) : '';
-    const update = outcome.status === 'ready' ? { $set: { status: 'ready', embedded: true, chunks: outcome.chunks }, $unset: { error: '' } } : { $set: { status: 'error', embedded: false, error } };
-    await File.updateOne({ file_id: fileId, user: userId }, update);
-    await deps.progress?.finish(fileId, outcome.status === 'ready' ? { type: 'final', status: 'ready', chunks: outcome.chunks } : { type: 'error', status: 'error', error });
+    if (outcome.status === 'ready') {
+      await File.updateOne({ file_id: fileId, user: userId }, { $set: { status: 'ready', embedded: true, chunks: outcome.chunks }, $unset: { error: '' } });
+      await deps.progress?.finish(fileId, { type: 'final', status: 'ready', chunks: outcome.chunks });
+      return;
+    }
+    // Ready is final: when the ready record was written but its end event could not be (Redis down past the
+    // retries), the workflow's catch asks for an error; the file is ready, so the stream ends as ready instead.
+    const error = outcome.error.slice(0, 1000);
+    const result = await File.updateOne({ file_id: fileId, user: userId, status: { $ne: 'ready' } }, { $set: { status: 'error', embedded: false, error } });
+    if (result.matchedCount === 0) {
+      const ready = await File.findOne({ file_id: fileId, user: userId, status: 'ready' }, { chunks: 1 }).lean<{ chunks?: number }>();
+      if (ready) {
+        await deps.progress?.finish(fileId, { type: 'final', status: 'ready', chunks: ready.chunks ?? 0 });
+        return;
+      }
+    }
+    await deps.progress?.finish(fileId, { type: 'error', status: 'error', error });
   };
 }
 

@@ -1,11 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Readable } from 'node:stream';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
-import { DomainError, ValidationError } from '../../shared/errors.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 import type { AvatarService, StoredAvatar } from '../services/avatar-service.ts';
-import { UploadTooLargeError } from '../services/file-service.ts';
 import { parseInput } from '../validation.ts';
+import { receiveUpload } from './multipart-upload.ts';
 
 const userAvatarFields = z.object({ manual: z.enum(['true', 'false'], { error: "manual: must be 'true' or 'false'" }).optional() });
 const agentParams = z.object({ agent_id: z.string().min(1).max(128) });
@@ -16,47 +14,7 @@ export interface AvatarRouteOptions {
   uploadLimits: preHandlerAsyncHookHandler[];
 }
 
-/**
- * Reads a multipart avatar upload: the `file` part streams into storage (bounded, type-checked), the other
- * fields are collected. A refusal removes what was stored and reads the rest of the body away, so the client
- * gets the answer (413, 400) instead of a reset connection.
- */
-async function receiveAvatar(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, store: (stream: Readable, mimetype: string, filename: string) => Promise<StoredAvatar>, use: (stored: StoredAvatar, fields: Record<string, string>) => Promise<unknown>, discard: (stored: StoredAvatar) => Promise<void>) {
-  if (!request.isMultipart()) throw new ValidationError('file: send the avatar as multipart/form-data in the field "file"');
-  const fields: Record<string, string> = {};
-  let stored: StoredAvatar | undefined;
-  let unread: Readable | undefined;
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === 'field') {
-        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
-        continue;
-      }
-      if (part.fieldname !== 'file' || stored) {
-        part.file.resume();
-        continue;
-      }
-      unread = part.file;
-      stored = await store(part.file, part.mimetype, part.filename);
-      unread = undefined;
-    }
-    if (!stored) throw new ValidationError('No file uploaded');
-    return await use(stored, fields);
-  } catch (error) {
-    if (stored) await discard(stored).catch((discardError) => request.log.warn({ err: discardError }, 'could not remove a refused avatar'));
-    unread?.resume();
-    if (!request.raw.readableEnded) request.raw.resume();
-    if (error instanceof UploadTooLargeError || error instanceof app.multipartErrors.RequestFileTooLargeError) {
-      const message = error instanceof UploadTooLargeError ? error.message : 'File exceeds the maximum allowed size';
-      return reply.status(413).send({ message, requestId: request.id });
-    }
-    if (error instanceof DomainError) throw error;
-    const statusCode = (error as { statusCode?: number }).statusCode;
-    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return reply.status(statusCode).send({ message: (error as Error).message, requestId: request.id });
-    request.log.error({ err: error }, 'avatar upload failed');
-    return reply.status(500).send({ message: 'An error occurred while uploading the avatar', requestId: request.id });
-  }
-}
+const avatarMessages = { notMultipart: 'file: send the avatar as multipart/form-data in the field "file"', noFile: 'No file uploaded', failed: 'An error occurred while uploading the avatar' };
 
 /**
  * `POST /api/files/images/avatar` and `/images/agents/:agent_id/avatar` (LIBRECHAT-API.md §4), registered by
@@ -68,14 +26,12 @@ export function registerAvatarUploads(app: FastifyInstance, options: AvatarRoute
   // LibreChat: `{ url }` (the client puts it on the user as `avatar`).
   app.post('/images/avatar', { preHandler: options.uploadLimits }, async (request, reply) => {
     const user = authenticatedUser(request);
-    return receiveAvatar(
-      app,
-      request,
-      reply,
-      (stream, mimetype, filename) => avatars.store(user.id, { kind: 'user' }, { stream, mimetype, filename }),
-      async (stored, fields) => reply.send(await avatars.setUserAvatar(user.id, stored, parseInput(userAvatarFields, fields).manual !== 'false')),
-      (stored) => avatars.discard(stored),
-    );
+    return receiveUpload<StoredAvatar>(app, request, reply, {
+      store: (part) => avatars.store(user.id, { kind: 'user' }, { stream: part.file, mimetype: part.mimetype, filename: part.filename }),
+      use: async (stored, fields) => reply.send(await avatars.setUserAvatar(user.id, stored, parseInput(userAvatarFields, fields).manual !== 'false')),
+      discard: (stored) => avatars.discard(stored),
+      messages: avatarMessages,
+    });
   });
 
   // LibreChat: 201 with the updated agent. The `avatar` field (the client's idea of the old avatar) is not
@@ -90,14 +46,12 @@ export function registerAvatarUploads(app: FastifyInstance, options: AvatarRoute
       if (!request.raw.readableEnded) request.raw.resume();
       throw error;
     }
-    return receiveAvatar(
-      app,
-      request,
-      reply,
-      (stream, mimetype, filename) => avatars.store(user.id, { kind: 'agent', agentId: agent_id }, { stream, mimetype, filename }),
-      async (stored) => reply.status(201).send(await avatars.setAgentAvatar(user, agent_id, stored, previous.avatar)),
-      (stored) => avatars.discard(stored),
-    );
+    return receiveUpload<StoredAvatar>(app, request, reply, {
+      store: (part) => avatars.store(user.id, { kind: 'agent', agentId: agent_id }, { stream: part.file, mimetype: part.mimetype, filename: part.filename }),
+      use: async (stored) => reply.status(201).send(await avatars.setAgentAvatar(user, agent_id, stored, previous.avatar)),
+      discard: (stored) => avatars.discard(stored),
+      messages: avatarMessages,
+    });
   });
 }
 

@@ -41,7 +41,13 @@ export async function fileProgressRoutes(app: FastifyInstance, options: FileProg
     const file = await files.get(user.id, file_id);
     const settled = settledFrame(file);
     if (settled) {
-      openSse(reply).end(settled);
+      // From the stream while it has the end (ids, and nothing twice for a client that resumes after the end);
+      // from the record once it has expired or when Redis cannot answer.
+      const fromStream = await progress.settledFrames(file_id, afterSeq).catch((error) => {
+        request.log.warn({ err: error, fileId: file_id }, 'could not read the file progress stream; answering from the record');
+        return undefined;
+      });
+      openSse(reply).end(fromStream ?? settled);
       return reply;
     }
     const release = followerLimits.tryAcquire(user.id);

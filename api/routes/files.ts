@@ -1,13 +1,13 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
-import { DomainError, ValidationError } from '../../shared/errors.ts';
 import type { FilesConfig } from '../../shared/file-config.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
-import { TOOL_RESOURCES, UploadTooLargeError, type FileService, type PendingUpload, type UploadFields } from '../services/file-service.ts';
+import { TOOL_RESOURCES, type FileService, type PendingUpload, type UploadFields } from '../services/file-service.ts';
 import { parseInput } from '../validation.ts';
 import type { AvatarService } from '../services/avatar-service.ts';
 import { registerAvatarUploads } from './file-avatars.ts';
+import { receiveUpload } from './multipart-upload.ts';
 
 const uuid = z.uuid({ error: 'must be a UUID' });
 const fileIdSchema = z.union([uuid, z.string().regex(/^(file|assistant)-[A-Za-z0-9_-]{1,64}$/)], { error: 'must be a UUID' });
@@ -77,61 +77,34 @@ export async function fileRoutes(app: FastifyInstance, options: FileRouteOptions
   app.addHook('preHandler', app.requireJwt);
 
   async function upload(request: FastifyRequest, reply: FastifyReply, image: boolean) {
-    if (!request.isMultipart()) throw new ValidationError('file: send the upload as multipart/form-data in the field "file"');
     const user = authenticatedUser(request);
-    const fields: Record<string, string> = {};
-    let pending: PendingUpload | undefined;
-    let unread: NodeJS.ReadableStream | undefined;
-    try {
-      for await (const part of request.parts()) {
-        if (part.type === 'field') {
-          if (typeof part.value === 'string') fields[part.fieldname] = part.value;
-          continue;
-        }
-        if (part.fieldname !== 'file' || pending) {
-          part.file.resume();
-          continue;
-        }
-        unread = part.file;
-        pending = await files.store(user, {
+    return receiveUpload<PendingUpload>(app, request, reply, {
+      store: (part, fields) =>
+        files.store(user, {
           stream: part.file,
           filename: displayFilename(part.filename),
           mimetype: part.mimetype,
           kind: image ? 'image' : 'document',
           endpoint: fields.endpoint || undefined,
           imageOnly: image,
-        });
-        unread = undefined;
-      }
-      if (!pending) throw new ValidationError('file: no file was sent (multipart field "file")');
-      const parsed = parseInput(uploadFieldsSchema(image), fields);
-      const uploadFields: UploadFields = {
-        temp_file_id: parsed.file_id,
-        endpoint: parsed.endpoint,
-        tool_resource: parsed.tool_resource,
-        agent_id: parsed.agent_id,
-        message_file: parsed.message_file === 'true',
-        width: parsed.width,
-        height: parsed.height,
-      };
-      const record = await files.finish(user, pending, uploadFields);
-      return reply.send({ message: 'File uploaded and processed successfully', ...record });
-    } catch (error) {
-      if (pending) await files.discard(pending).catch((discardError) => request.log.warn({ err: discardError }, 'could not remove a refused upload'));
-      // The rest of the body is read and dropped, so the client gets the answer instead of a reset.
-      unread?.resume();
-      if (!request.raw.readableEnded) request.raw.resume();
-      if (error instanceof UploadTooLargeError || error instanceof app.multipartErrors.RequestFileTooLargeError) {
-        const message = error instanceof UploadTooLargeError ? error.message : 'File exceeds the maximum allowed size';
-        return reply.status(413).send({ message, requestId: request.id });
-      }
-      if (error instanceof DomainError) throw error;
-      // The multipart parser's own refusals (too many files, fields or parts; a malformed body).
-      const statusCode = (error as { statusCode?: number }).statusCode;
-      if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return reply.status(statusCode).send({ message: (error as Error).message, requestId: request.id });
-      request.log.error({ err: error }, 'upload failed');
-      return reply.status(500).send({ message: 'File upload failed', requestId: request.id });
-    }
+        }),
+      use: async (pending, fields) => {
+        const parsed = parseInput(uploadFieldsSchema(image), fields);
+        const uploadFields: UploadFields = {
+          temp_file_id: parsed.file_id,
+          endpoint: parsed.endpoint,
+          tool_resource: parsed.tool_resource,
+          agent_id: parsed.agent_id,
+          message_file: parsed.message_file === 'true',
+          width: parsed.width,
+          height: parsed.height,
+        };
+        const record = await files.finish(user, pending, uploadFields);
+        return reply.send({ message: 'File uploaded and processed successfully', ...record });
+      },
+      discard: (pending) => files.discard(pending),
+      messages: { notMultipart: 'file: send the upload as multipart/form-data in the field "file"', noFile: 'file: no file was sent (multipart field "file")', failed: 'File upload failed' },
+    });
   }
 
   app.post('/', { preHandler: options.uploadLimits }, (request, reply) => upload(request, reply, false));

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { appendFileProgress, asFileEvent, FILE_PROGRESS_RUNNING_TTL_SECONDS, type FileProgressEvent, type FileProgressTtl } from '../../shared/file-progress.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
 import type { SequencedEvent } from '../../shared/run-events.ts';
+import { endsRun, readEvents, readLastEvent } from '../../shared/run-stream.ts';
 import type { PublicFile } from './file-views.ts';
 
 /** One frame's `data`: the file's status as the record has it, plus what the event adds; `final` on the last. */
@@ -42,6 +43,10 @@ export function settledFrame(file: PublicFile): string | undefined {
 /** The API's side of the progress streams (shared/file-progress.ts): what it writes, and the hub's encoder. */
 export function createFileProgressService(deps: { redis: Redis; keys: Pick<RedisKeys, 'fileProgress'>; endedTtlSeconds: number }) {
   const ttl: FileProgressTtl = { runningSeconds: FILE_PROGRESS_RUNNING_TTL_SECONDS, endedSeconds: deps.endedTtlSeconds };
+  const encoderFor = (fileId: string) => (item: SequencedEvent) => {
+    const { seq, event } = asFileEvent(item);
+    return formatProgressFrame(progressData(fileId, event), seq);
+  };
   return {
     streamKey: (fileId: string) => deps.keys.fileProgress(fileId),
     /**
@@ -56,13 +61,22 @@ export function createFileProgressService(deps: { redis: Redis; keys: Pick<Redis
     async fail(fileId: string, error: string): Promise<void> {
       await appendFileProgress(deps.redis, deps.keys.fileProgress(fileId), { type: 'error', status: 'error', error }, ttl);
     },
-    /** The hub's encoder for one file's stream. */
-    encoderFor(fileId: string) {
-      return (item: SequencedEvent) => {
-        const { seq, event } = asFileEvent(item);
-        return formatProgressFrame(progressData(fileId, event), seq);
-      };
+    /**
+     * A settled file's answer from its stream, while the stream still holds its end event: a client without a
+     * position gets that end frame (with its id), a resuming one what it has not had yet, which is nothing once
+     * it has had the end (so a reconnect after the end never gets the end again). Undefined when the stream
+     * holds no end (expired, or the end not written yet): the caller answers from the record.
+     */
+    async settledFrames(fileId: string, afterSeq: number): Promise<string | undefined> {
+      const key = deps.keys.fileProgress(fileId);
+      const last = await readLastEvent(deps.redis, key);
+      if (!last || !endsRun(last)) return undefined;
+      const encode = encoderFor(fileId);
+      if (afterSeq === 0) return encode(last);
+      return (await readEvents(deps.redis, key, afterSeq)).map(encode).join('');
     },
+    /** The hub's encoder for one file's stream. */
+    encoderFor,
   };
 }
 export type FileProgressService = ReturnType<typeof createFileProgressService>;
