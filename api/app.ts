@@ -55,8 +55,20 @@ import { createTokenService } from './services/token-service.ts';
 import { fileRoutes } from './routes/files.ts';
 import { createFileService } from './services/file-service.ts';
 import { createFileWorkflows } from './services/file-workflows.ts';
+import { createFileProgressService } from './services/file-progress-service.ts';
+import { fileProgressRoutes } from './routes/file-progress.ts';
+import { createAvatarService } from './services/avatar-service.ts';
+import { avatarImageRoutes } from './routes/file-avatars.ts';
 import { createFileStorages } from '../activities/files/storage/create-file-storage.ts';
 import { loadFileEnvironment, s3SettingsFrom, type FileEnvironment } from '../shared/file-config.ts';
+import type { SearchEngine } from '../activities/search/search-engine.ts';
+import { createSearchEngine } from '../activities/search/create-search-engine.ts';
+import { preparedOnFirstUse } from '../activities/search/prepared-engine.ts';
+import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
+import { configureSearchChangeCapture } from '../shared/search-changes.ts';
+import { createSearchIndexerWaker } from '../shared/search-indexer-client.ts';
+import { createSearchService } from './services/search-service.ts';
+import { searchRoutes } from './routes/search.ts';
 
 export interface AppDependencies {
   config: Config;
@@ -69,6 +81,8 @@ export interface AppDependencies {
   balance?: BalanceConfig;
   /** Storage and upload-limiter settings (shared/file-config.ts); read from process.env when not given. */
   fileEnvironment?: FileEnvironment;
+  /** The search engine (issue 12); `null` for none; built from process.env (shared/search-config.ts) when not given. */
+  searchEngine?: SearchEngine | null;
 }
 
 /** The whole HTTP API as one plugin; api/server.ts owns the clients and the listening socket. */
@@ -86,6 +100,10 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   const auth = createAuthService({ config, tokens: createTokenService(config), log: instance.log });
   const conversations = createConversationService();
   const messages = createMessageService({ conversations });
+  const searchEngine = dependencies.searchEngine === undefined ? ownSearchEngine(instance) : (dependencies.searchEngine ?? undefined);
+  const search = createSearchService({ engine: searchEngine, log: instance.log });
+  // Writes are captured for the index only where an engine is configured (shared/search-changes.ts).
+  if (searchEngine) configureSearchChangeCapture({ wakeUp: createSearchIndexerWaker(dependencies.temporal, config.TASK_QUEUES.search), log: (message, error) => instance.log.warn({ err: error }, message) });
   const userKeys = createUserKeyService({ cipher: createCredentialCipher(config.CREDS_KEY), baseUrlPolicy: { allowPrivateBaseURL: config.USER_BASE_URL_ALLOW_PRIVATE } });
 
   const loginLimit = createIpRateLimit(redis, keys, {
@@ -111,7 +129,8 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(startupRoutes, { config, endpoints, balance });
   await instance.register(balanceRoutes, { balance });
   await instance.register(authRoutes, { prefix: '/api/auth', config, auth, loginLimit, accountLoginLimit, registerLimit });
-  await instance.register(convoRoutes, { prefix: '/api/convos', conversations });
+  await instance.register(convoRoutes, { prefix: '/api/convos', conversations, search });
+  await instance.register(searchRoutes, { search, temporal: dependencies.temporal, searchTaskQueue: config.TASK_QUEUES.search });
   await instance.register(convoCopyRoutes, {
     prefix: '/api/convos',
     copies: createConversationCopyService({ conversations }),
@@ -130,10 +149,11 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
       message: `Too many conversation import requests, please try again after ${config.IMPORT_IP_WINDOW} minutes.`,
     }),
   });
-  await instance.register(messageRoutes, { prefix: '/api/messages', messages });
+  await instance.register(messageRoutes, { prefix: '/api/messages', messages, search });
   await instance.register(promptRoutes, { prefix: '/api/prompts', prompts: createPromptService() });
   await instance.register(promptCategoryRoutes);
-  const agents = createAgentService({ endpoints });
+  // Deleting an agent removes its avatar object (`avatars` is made with the file routes below).
+  const agents = createAgentService({ endpoints, onRemoved: (agent) => avatars.removeAgentAvatar(agent.id, agent.avatar) });
   if (config.DEMO_AGENT) {
     // Best effort: an API that cannot reach the database at start still starts (and says why).
     instance.addHook('onReady', async () => {
@@ -160,10 +180,16 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   // Files: every strategy in use is checked at start (an S3 strategy without a bucket fails here, not on an upload).
   const fileEnvironment = dependencies.fileEnvironment ?? loadFileEnvironment(process.env);
   if (endpoints.files.strategies.includes('s3')) s3SettingsFrom(fileEnvironment);
+  const fileStorages = createFileStorages({ dataDir: config.DATA_DIR, environment: fileEnvironment });
+  const fileProgress = createFileProgressService({ redis, keys, endedTtlSeconds: config.CHAT_STREAM_TTL_SECONDS });
+  const avatars = createAvatarService({ files: endpoints.files, storages: fileStorages, agents });
+  await instance.register(avatarImageRoutes, { avatars });
+  const fileService = createFileService({ files: endpoints.files, storages: fileStorages, workflows: createFileWorkflows({ temporal: dependencies.temporal, taskQueue: config.TASK_QUEUES.files, log: instance.log, progress: fileProgress }) });
   await instance.register(fileRoutes, {
     prefix: '/api/files',
     config: endpoints.files,
-    files: createFileService({ files: endpoints.files, storages: createFileStorages({ dataDir: config.DATA_DIR, environment: fileEnvironment }), workflows: createFileWorkflows({ temporal: dependencies.temporal, taskQueue: config.TASK_QUEUES.files, log: instance.log }) }),
+    files: fileService,
+    avatars,
     uploadLimits: [
       createIpRateLimit(redis, keys, { name: 'file-upload-ip', max: fileEnvironment.FILE_UPLOAD_IP_MAX, windowMinutes: fileEnvironment.FILE_UPLOAD_IP_WINDOW, message: `Too many file upload requests from this IP, please try again after ${fileEnvironment.FILE_UPLOAD_IP_WINDOW} minutes.` }),
       createUserRateLimit(redis, keys, { name: 'file-upload-user', max: fileEnvironment.FILE_UPLOAD_USER_MAX, windowMinutes: fileEnvironment.FILE_UPLOAD_USER_WINDOW, message: `Too many file upload requests, please try again after ${fileEnvironment.FILE_UPLOAD_USER_WINDOW} minutes.` }),
@@ -189,6 +215,8 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   });
   const followerLimits = createFollowerLimits(config.SSE_MAX_STREAMS_PER_USER);
   instance.decorate('streamHub', hub);
+  // A file's ingestion progress: the same hub and per-user stream limit as replies.
+  await instance.register(fileProgressRoutes, { prefix: '/api/files', files: fileService, progress: fileProgress, hub, followerLimits, maxStreamsPerUser: config.SSE_MAX_STREAMS_PER_USER });
   const sweeper = createRunSweeper({ redis, keys, runs, temporal: dependencies.temporal, streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS, balance, log: instance.log });
   instance.addHook('onReady', async () => sweeper.start());
   // Shutdown: followers get a clean end first (clients reconnect elsewhere with Last-Event-ID), then
@@ -201,6 +229,17 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   await instance.register(chatRoutes, { prefix: '/api', ...dependencies, keys, conversations, runs, chat, hub, followerLimits, agents });
   await instance.register(runControlRoutes, { prefix: '/api', redis, keys, runs, chat, conversations });
   await instance.register(titleRoutes, { prefix: '/api', redis, keys, conversations });
+}
+
+/** The engine the environment configures (none when search is off), closed with the server. */
+function ownSearchEngine(instance: FastifyInstance): SearchEngine | undefined {
+  const searchConfig = loadSearchConfig(process.env);
+  instance.log.info(`search: ${describeSearchConfig(searchConfig)}`);
+  const engine = createSearchEngine(searchConfig);
+  if (!engine) return undefined;
+  instance.addHook('onClose', async () => engine.close());
+  // Tables made on the first query if no worker made them yet (idempotent; retried after a failure).
+  return preparedOnFirstUse(engine);
 }
 
 declare module 'fastify' {

@@ -8,6 +8,7 @@ import type { RedisKeys } from './redis-keys.ts';
 import { foldReply } from './run-content.ts';
 import type { RunEvent } from './run-events.ts';
 import { chargeRun } from './run-charge.ts';
+import { conversationChange, messageChange, recordSearchChanges } from './search-changes.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { CLOSED_FENCE, appendUnfenced, endsRun, readEvents } from './run-stream.ts';
 
@@ -115,6 +116,10 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     }
   }
 
+  // Recorded after the end event, so the reply's last event never waits for the search outbox; a crash
+  // before this line is retried by Temporal (closeRun is idempotent) or caught by the reconciliation.
+  await recordSearchChanges([messageChange(input.userId, input.responseMessageId), conversationChange(input.userId, input.conversationId)]);
+
   // For the title: the start of the reply, so generateTitle needs no database read.
   return { replyExcerpt: text.slice(0, TITLE_EXCERPT_CHARS) };
 }
@@ -142,4 +147,8 @@ export async function saveRequestDocuments(input: ChatRunInput, countTokens?: (t
       ...(tokenCount !== undefined ? { tokenCount } : {}),
     });
   }
+  await recordSearchChanges([
+    ...(input.isNewConversation ? [conversationChange(input.userId, input.conversationId)] : []),
+    ...(input.userMessage ? [messageChange(input.userId, input.userMessage.messageId)] : []),
+  ]);
 }

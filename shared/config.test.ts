@@ -82,8 +82,8 @@ test('the endpoints file: ${VAR} substitution, the demo endpoint, and readable e
 test('each kind of run has its own task queue, and WORKER_QUEUES picks the kinds a worker serves', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'durachat-config-'));
   const config = loadConfig({ DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: 'q-chat' });
-  assert.deepEqual(config.TASK_QUEUES, { chat: 'q-chat', agent: 'q-chat-agent', background: 'q-chat-background', files: 'q-chat-files' });
-  assert.deepEqual(config.WORKER_QUEUES, ['chat', 'agent', 'background', 'files']);
+  assert.deepEqual(config.TASK_QUEUES, { chat: 'q-chat', agent: 'q-chat-agent', background: 'q-chat-background', files: 'q-chat-files', search: 'q-chat-search' });
+  assert.deepEqual(config.WORKER_QUEUES, ['chat', 'agent', 'background', 'files', 'search']);
   assert.deepEqual(loadConfig({ DATA_DIR: dataDir, WORKER_QUEUES: 'background' }).WORKER_QUEUES, ['background']);
   assert.throws(() => loadConfig({ DATA_DIR: dataDir, WORKER_QUEUES: 'chat,indexing' }), /WORKER_QUEUES/);
 });

@@ -31,12 +31,14 @@ export const environmentSchema = z.object({
   TEMPORAL_AGENT_TASK_QUEUE: z.string().min(1).optional(),
   /** File ingestion and deletion: their own queue, so a 100-page PDF never delays a reply. */
   TEMPORAL_FILES_TASK_QUEUE: z.string().min(1).optional(),
-  /** Which kinds of run this worker process serves (a task queue each): any of chat, agent, background, files. */
+  /** Search indexing (issue 12): its own queue, so indexing never takes a reply's worker slots. */
+  TEMPORAL_SEARCH_TASK_QUEUE: z.string().min(1).optional(),
+  /** Which kinds of run this worker process serves (a task queue each): any of chat, agent, background, files, search. */
   WORKER_QUEUES: z
     .string()
-    .default('chat,agent,background,files')
+    .default('chat,agent,background,files,search')
     .transform((value) => value.split(',').map((kind) => kind.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(['chat', 'agent', 'background', 'files'])).min(1, 'must name at least one of chat, agent, background, files')),
+    .pipe(z.array(z.enum(['chat', 'agent', 'background', 'files', 'search'])).min(1, 'must name at least one of chat, agent, background, files, search')),
   /** On SIGTERM a worker stops polling and lets running activities finish this long; the rest hand over to another worker. */
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
@@ -121,9 +123,9 @@ export const environmentSchema = z.object({
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type Config = Readonly<
-  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE' | 'TEMPORAL_AGENT_TASK_QUEUE' | 'TEMPORAL_FILES_TASK_QUEUE'> & {
+  Omit<Environment, 'JWT_SECRET' | 'JWT_REFRESH_SECRET' | 'CREDS_KEY' | 'CORS_ORIGINS' | 'DEMO_PROVIDER_URL' | 'TEMPORAL_BACKGROUND_TASK_QUEUE' | 'TEMPORAL_AGENT_TASK_QUEUE' | 'TEMPORAL_FILES_TASK_QUEUE' | 'TEMPORAL_SEARCH_TASK_QUEUE'> & {
     /** The task queue of each kind of run. */
-    TASK_QUEUES: { chat: string; agent: string; background: string; files: string };
+    TASK_QUEUES: { chat: string; agent: string; background: string; files: string; search: string };
     JWT_SECRET: string;
     JWT_REFRESH_SECRET: string;
     CREDS_KEY: string;
@@ -210,6 +212,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       chat: environment.TEMPORAL_TASK_QUEUE,
       agent: environment.TEMPORAL_AGENT_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-agent`,
       files: environment.TEMPORAL_FILES_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-files`,
+      search: environment.TEMPORAL_SEARCH_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-search`,
       background: environment.TEMPORAL_BACKGROUND_TASK_QUEUE ?? `${environment.TEMPORAL_TASK_QUEUE}-background` },
   });
 }

@@ -40,7 +40,6 @@ const fixedAnswers: Array<[path: string, body: unknown]> = [
   ['/api/files/config', {}],
   // The data-provider types this as a string map, but LibreChat's server sends booleans here.
   ['/api/files/speech/config/get', { sttExternal: false, ttsExternal: false }],
-  ['/api/search/enable', false],
   ['/api/agents/tools/calls?conversationId=c1', [] satisfies ToolCallResults],
   [
     '/api/agents/tools/web_search/auth',

@@ -49,7 +49,8 @@ describe('GET /api/convos', () => {
     assert.equal(first.body.conversations[0]._id, undefined);
   });
 
-  test('separates archived conversations and filters by title search', async () => {
+  // Searching (`?search=`) is the search index's: test/search.test.ts.
+  test('separates archived conversations', async () => {
     const user = await registerAndLogin(http, 'archiver');
     const kept = await seedConversation(user.user.id, { title: 'Kept (plans)' });
     const archived = await seedConversation(user.user.id, { title: 'Old', isArchived: true });
@@ -57,10 +58,6 @@ describe('GET /api/convos', () => {
     assert.deepEqual(active.body.conversations.map((c: { conversationId: string }) => c.conversationId), [kept.conversationId]);
     const onlyArchived = await http.get('/api/convos?isArchived=true', { token: user.token });
     assert.deepEqual(onlyArchived.body.conversations.map((c: { conversationId: string }) => c.conversationId), [archived.conversationId]);
-    // Regex characters in the search are literal.
-    const search = await http.get(`/api/convos?search=${encodeURIComponent('(plans)')}`, { token: user.token });
-    assert.equal(search.body.conversations.length, 1);
-    assert.equal((await http.get('/api/convos?search=.*', { token: user.token })).body.conversations.length, 0);
   });
 
   test('refuses a bad limit and a forged cursor with 400', async () => {
@@ -72,9 +69,9 @@ describe('GET /api/convos', () => {
   });
 
   test('never lists another user\'s conversations', async () => {
-    await seedConversation(mallory.user.id, { title: 'Mallory only' });
-    const response = await http.get('/api/convos?search=Mallory', { token: alice.token });
-    assert.equal(response.body.conversations.length, 0);
+    const { conversationId } = await seedConversation(mallory.user.id, { title: 'Mallory only' });
+    const response = await http.get('/api/convos?limit=100', { token: alice.token });
+    assert.ok(!response.body.conversations.some((conversation: { conversationId: string }) => conversation.conversationId === conversationId));
   });
 });
 

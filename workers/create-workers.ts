@@ -3,7 +3,10 @@ import type { Redis } from 'ioredis';
 import { createAgentActivities } from '../activities/agent/index.ts';
 import type { FileActivityDependencies } from '../activities/files/file-dependencies.ts';
 import { createFileActivities } from '../activities/files/index.ts';
+import { createFileProgressReporter } from '../activities/files/file-progress-reporter.ts';
 import { createFileSearch } from '../activities/files/index/file-search.ts';
+import { createSearchActivities, type SearchActivityDependencies } from '../activities/search/index.ts';
+import { createFileStorages } from '../activities/files/storage/create-file-storage.ts';
 import { createBackgroundActivities, createChatActivities } from '../activities/chat/index.ts';
 import type { ActivityDependencies } from '../activities/dependencies.ts';
 import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
@@ -14,6 +17,7 @@ import { createCredentialCipher } from '../shared/credential-cipher.ts';
 import type { Config } from '../shared/config.ts';
 import { loadBalanceConfig } from '../shared/balance-config.ts';
 import type { EndpointsConfig } from '../shared/endpoints-config.ts';
+import { loadFileEnvironment } from '../shared/file-config.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
 import type { TokenCounter } from './token-counter.ts';
@@ -62,6 +66,8 @@ export async function createWorkers(options: {
   mcp?: McpToolSource;
   /** What the file activities need (workers/file-runtime.ts); required when serving the files queue. */
   files?: FileActivityDependencies;
+  /** The search engine and the indexer's wake-up (workers/search-runtime.ts); without it the search queue is not served. */
+  search?: SearchActivityDependencies;
 }): Promise<Array<{ kind: RunKind; taskQueue: string; worker: Worker }>> {
   const { config, endpoints, redis } = options;
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
@@ -80,11 +86,14 @@ export async function createWorkers(options: {
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
     toolbox: createToolbox({ builtins: createBuiltinTools(), mcp: options.mcp }),
     fileSearch: options.files ? fileSearchOf(options.files) : undefined,
+    // Images attached to messages are read back from storage by the reply activities (built on first use).
+    fileStorages: options.files?.storages ?? createFileStorages({ dataDir: config.DATA_DIR, environment: loadFileEnvironment(process.env) }),
   };
-  const kinds = options.kinds ?? config.WORKER_QUEUES;
+  // The search queue is in the default list; a deployment without a search engine simply does not serve it.
+  const kinds = (options.kinds ?? config.WORKER_QUEUES).filter((kind) => kind !== 'search' || options.search);
   const bundlePath = config.WORKFLOW_BUNDLE_PATH;
   // Both workflow queues (chat, agent) run the same bundle: built once here when none was built ahead.
-  const needsWorkflows = kinds.includes('chat') || kinds.includes('agent') || kinds.includes('files');
+  const needsWorkflows = kinds.includes('chat') || kinds.includes('agent') || kinds.includes('files') || kinds.includes('search');
   const workflowSource = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
     : needsWorkflows
@@ -117,8 +126,11 @@ export async function createWorkers(options: {
             await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: { ...createChatActivities(deps), ...createAgentActivities(deps) }, maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
           : kind === 'files'
             ? // Extraction is CPU work on one pool thread: a few files at a time; the rest wait in Temporal, visibly.
-              await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createFileActivities(requireFiles(options.files)), maxConcurrentActivityTaskExecutions: 4, ...options.workerOptions })
-            : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
+              await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createFileActivities({ ...requireFiles(options.files), progress: createFileProgressReporter({ redis, keys, endedTtlSeconds: config.CHAT_STREAM_TTL_SECONDS }) }), maxConcurrentActivityTaskExecutions: 4, ...options.workerOptions })
+            : kind === 'search'
+              ? // One indexer drains at a time; the slots are for the reconciliation and a reindex beside it.
+                await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createSearchActivities(options.search!), maxConcurrentActivityTaskExecutions: 4, ...options.workerOptions })
+              : await Worker.create({ ...common, connection: options.connection, taskQueue, activities: createBackgroundActivities(deps), maxConcurrentActivityTaskExecutions: 50, ...options.workerOptions });
     workers.push({ kind, taskQueue, worker });
   }
   return workers;

@@ -3,7 +3,14 @@
  * by starting more of them, on this machine or others, each with the queues it should serve.
  */
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { createSearchEngine } from '../activities/search/create-search-engine.ts';
+import { ConfigError } from '../shared/config.ts';
+import { configureSearchChangeCapture } from '../shared/search-changes.ts';
+import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
+import { createSearchIndexerWaker } from '../shared/search-indexer-client.ts';
+import { startSearchRuntime } from './search-runtime.ts';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { connectDatabase, disconnectDatabase } from '../shared/database.ts';
 import { loadEndpointsConfigOrExit } from '../shared/endpoints-config.ts';
@@ -24,8 +31,26 @@ const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADD
 // MCP connections live where agent tools are called: only in processes that serve agent runs.
 const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis }) : undefined;
 const files = config.WORKER_QUEUES.includes('files') || config.WORKER_QUEUES.includes('agent') ? createFileRuntime({ config, endpoints }) : undefined;
-const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps });
+// Search (issue 12): every worker records its writes for the index when an engine is configured (a chat
+// reply is saved here); workers serving the search queue also index, reconcile and reindex.
+const searchEngine = createSearchEngine(loadSearchConfigOrExit());
+const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+if (searchEngine) configureSearchChangeCapture({ wakeUp: createSearchIndexerWaker(client, config.TASK_QUEUES.search) });
+const search = searchEngine && config.WORKER_QUEUES.includes('search') ? await startSearchRuntime({ config, client, engine: searchEngine }) : undefined;
+const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, search });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
+
+function loadSearchConfigOrExit() {
+  try {
+    const searchConfig = loadSearchConfig(process.env);
+    console.log(`search: ${describeSearchConfig(searchConfig)}`);
+    return searchConfig;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -41,6 +66,7 @@ await Promise.all(workers.map(({ worker }) => worker.run()));
 await heartbeat.stop();
 await mcp?.stop();
 await files?.close();
+await searchEngine?.close();
 await connection.close();
 await tokenCounter.close();
 await redis.quit();

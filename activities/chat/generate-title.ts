@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
 import { chargeCompletion } from '../../shared/run-charge.ts';
+import { conversationChange, recordSearchChanges } from '../../shared/search-changes.ts';
 import { runEndpoint } from '../providers/run-endpoint.ts';
 import type { ChatActivityDependencies } from '../dependencies.ts';
 
@@ -38,6 +39,7 @@ export function createGenerateTitle(deps: ChatActivityDependencies) {
     }
     const title = completion.text.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
     await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId, title: 'New Chat' }, { $set: { title } });
+    await recordSearchChanges([conversationChange(input.userId, input.conversationId)]);
     await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS);
     return title;
   };

@@ -58,8 +58,7 @@ export async function clientDefaultsRoutes(app: FastifyInstance, options: { endp
   // No speech config: LibreChat's flags for "no external STT or TTS" (the browser's own speech is used).
   app.get('/api/files/speech/config/get', auth, async () => ({ sttExternal: false, ttsExternal: false }));
 
-  // Search: replaced by issue 12.
-  app.get('/api/search/enable', auth, async () => false);
+  // Search: api/routes/search.ts.
 
   // Tool calls made from the client (LibreChat's code-interpreter re-runs): none are kept yet. The tool
   // list and each tool's auth are api/routes/agent-tools.ts.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { idSchema } from '../../shared/schemas.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 import type { ConversationService } from '../services/conversation-service.ts';
+import type { SearchService } from '../services/search-service.ts';
 import { parseInput } from '../validation.ts';
 
 const listQuery = z.object({
@@ -10,7 +11,8 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   isArchived: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   tags: z.union([z.string().max(128), z.array(z.string().max(128)).max(20)]).optional().transform((value) => (value === undefined ? undefined : [value].flat())),
-  search: z.string().max(200).optional(),
+  /** Blank means no search (LibreChat's `if (search)`); else the search index answers (api/services/search-service.ts). */
+  search: z.string().max(200).optional().transform((value) => value?.trim() || undefined),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
 
@@ -29,11 +31,17 @@ const archiveBody = z.object({ arg: z.object({ conversationId: idSchema, isArchi
 const deleteBody = z.object({ arg: z.object({ conversationId: idSchema }) });
 const idParams = z.object({ conversationId: idSchema });
 
-export async function convoRoutes(app: FastifyInstance, options: { conversations: ConversationService }) {
-  const { conversations } = options;
+export async function convoRoutes(app: FastifyInstance, options: { conversations: ConversationService; search: SearchService }) {
+  const { conversations, search } = options;
   app.addHook('preHandler', app.requireJwt);
 
-  app.get('/', async (request) => conversations.list(authenticatedUser(request).id, parseInput(listQuery, request.query)));
+  app.get('/', async (request) => {
+    const { search: text, ...query } = parseInput(listQuery, request.query);
+    const userId = authenticatedUser(request).id;
+    // The engine's cursor is its own (rank order), not the list's (updatedAt order); `order` does not apply.
+    if (text !== undefined) return search.conversations(userId, { search: text, limit: query.limit, cursor: query.cursor, isArchived: query.isArchived, tags: query.tags });
+    return conversations.list(userId, query);
+  });
 
   app.delete('/all', async (request) => conversations.removeAll(authenticatedUser(request).id));
 

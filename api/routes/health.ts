@@ -24,9 +24,13 @@ export interface Readiness {
   checks: { redis: CheckResult; database: CheckResult; temporal: CheckResult; workers: WorkersCheck };
 }
 
-/** The task queues that need at least one live worker before this API can serve every kind of run. */
+/**
+ * The task queues that need at least one live worker before this API can serve every kind of run. Not the
+ * search queue: indexing is background work whose changes wait in the outbox (issue 12), and without a
+ * search engine no worker serves it at all; the API serves every request either way.
+ */
 function requiredTaskQueues(config: Config): string[] {
-  return [...new Set(Object.values(config.TASK_QUEUES))];
+  return [...new Set(Object.entries(config.TASK_QUEUES).filter(([kind]) => kind !== 'search').map(([, queue]) => queue))];
 }
 
 /**

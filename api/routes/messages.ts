@@ -4,6 +4,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import { MAX_MESSAGE_TEXT_LENGTH, idSchema } from '../../shared/schemas.ts';
 import { authenticatedUser } from '../plugins/authenticate.ts';
 import { MESSAGES_PAGE_MAX, type MessageService } from '../services/message-service.ts';
+import type { SearchService } from '../services/search-service.ts';
 import { parseInput } from '../validation.ts';
 
 const conversationParams = z.object({ conversationId: idSchema });
@@ -21,8 +22,10 @@ const listQuery = z.object({
   pageSize: z.coerce.number().int().min(1).max(500).default(25),
   sortBy: z.literal('createdAt').default('createdAt'),
   sortDirection: z.enum(['asc', 'desc']).default('desc'),
-  search: z.string().max(500).optional(),
+  /** Blank means no search; else the search index answers (api/services/search-service.ts), `pageSize` at most 100. */
+  search: z.string().max(500).optional().transform((value) => value?.trim() || undefined),
 });
+const SEARCH_PAGE_MAX = 100;
 const messageParams = z.object({ conversationId: idSchema, messageId: idSchema });
 const editBody = z.object({ text: z.string().max(MAX_MESSAGE_TEXT_LENGTH), index: z.number().int().min(0).max(1000).optional() });
 const feedbackBody = z.object({
@@ -35,15 +38,16 @@ const feedbackBody = z.object({
     .nullable(),
 });
 
-export async function messageRoutes(app: FastifyInstance, options: { messages: MessageService }) {
-  const { messages } = options;
+export async function messageRoutes(app: FastifyInstance, options: { messages: MessageService; search: SearchService }) {
+  const { messages, search } = options;
   app.addHook('preHandler', app.requireJwt);
 
   app.get('/', async (request) => {
     const query = parseInput(listQuery, request.query);
-    // Message search is its own feature (a search index), not a scan of every message here.
-    if (!query.conversationId) throw new ValidationError(query.search !== undefined ? 'search: message search is not available' : 'conversationId: required');
     const userId = authenticatedUser(request).id;
+    // Message search is the search index's (400 when none is configured), never a scan of every message here.
+    if (query.search !== undefined) return search.messages(userId, { search: query.search, limit: Math.min(query.pageSize, SEARCH_PAGE_MAX), cursor: query.cursor });
+    if (!query.conversationId) throw new ValidationError('conversationId: required');
     if (query.messageId) {
       const message = await messages.get(userId, query.conversationId, query.messageId);
       return { messages: message ? [message] : [], nextCursor: null };

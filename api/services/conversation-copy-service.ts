@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { Conversation, Message, conversationParameterKeys } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
+import { conversationChange, messageChange, recordSearchChanges } from '../../shared/search-changes.ts';
 import type { ConversationService } from './conversation-service.ts';
 import { cloneTree, selectBranch, splitAtTargetLevel, type ForkOption, type TreeMessage } from './message-tree.ts';
 
@@ -71,6 +72,7 @@ export async function saveNewConversation(userId: string, input: NewConversation
     await Message.deleteMany({ user: userId, conversationId }).catch(() => undefined);
     throw error;
   }
+  await recordSearchChanges([conversationChange(userId, conversationId), ...messages.map((message) => messageChange(userId, message.messageId))]);
   return { conversationId, messageCount: messages.length };
 }
 

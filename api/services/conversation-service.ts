@@ -2,24 +2,19 @@ import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { Conversation, ConversationTag, Message, SharedLink } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
+import { changesMatching, conversationChange, recordSearchChanges } from '../../shared/search-changes.ts';
 
 export interface ListConversationsInput {
   cursor?: string;
   limit: number;
   isArchived: boolean;
   tags?: string[];
-  search?: string;
   order: 'asc' | 'desc';
 }
 
 interface Cursor {
   updatedAt: string;
   conversationId: string;
-}
-
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 type LeanConversation = Record<string, unknown> & { conversationId: string; updatedAt: Date };
@@ -45,7 +40,6 @@ export function createConversationService() {
       // Old documents may lack isArchived; "not archived" must include them.
       filter.isArchived = input.isArchived ? true : { $ne: true };
       if (input.tags?.length) filter.tags = { $in: input.tags };
-      if (input.search) filter.title = { $regex: escapeRegex(input.search), $options: 'i' };
       if (input.cursor) {
         const cursor = decodeCursor<Cursor>(input.cursor, (cursor) => typeof cursor.conversationId === 'string' && isDateString(cursor.updatedAt));
         const comparison = direction === -1 ? '$lt' : '$gt';
@@ -72,6 +66,7 @@ export function createConversationService() {
     async update(userId: string, conversationId: string, changes: { title?: string; isArchived?: boolean; tags?: string[] }) {
       const updated = await Conversation.findOneAndUpdate({ conversationId, user: userId }, { $set: changes }, { returnDocument: 'after' }).lean<LeanConversation>();
       if (!updated) throw new NotFoundError('Conversation not found');
+      await recordSearchChanges([conversationChange(userId, conversationId)]);
       return publicDocument(updated);
     },
 
@@ -84,8 +79,11 @@ export function createConversationService() {
       const ids = owned.map((conversation) => conversation.conversationId);
       if (ids.length === 0) throw new NotFoundError('Conversation not found');
       await SharedLink.deleteMany({ user: userId, conversationId: { $in: ids } });
+      // The index learns of each deleted message by id (the database has nothing left to name them by).
+      const removedMessages = await changesMatching('message', Message, { user: userId, conversationId: { $in: ids } });
       const messages = await Message.deleteMany({ user: userId, conversationId: { $in: ids } });
       const conversations = await Conversation.deleteMany({ user: userId, conversationId: { $in: ids } });
+      await recordSearchChanges([...ids.map((id) => conversationChange(userId, id)), ...removedMessages]);
       for (const tag of new Set(owned.flatMap((conversation) => (Array.isArray(conversation.tags) ? (conversation.tags as string[]) : [])))) {
         await ConversationTag.updateOne({ user: userId, tag }, { $set: { count: await Conversation.countDocuments({ user: userId, tags: tag }) } });
       }
@@ -94,8 +92,10 @@ export function createConversationService() {
 
     async removeAll(userId: string) {
       await SharedLink.deleteMany({ user: userId });
+      const removed = [...(await changesMatching('conversation', Conversation, { user: userId })), ...(await changesMatching('message', Message, { user: userId }))];
       const messages = await Message.deleteMany({ user: userId });
       const conversations = await Conversation.deleteMany({ user: userId });
+      await recordSearchChanges(removed);
       await ConversationTag.updateMany({ user: userId }, { $set: { count: 0 } });
       return { acknowledged: true, deletedCount: conversations.deletedCount, messages: { deletedCount: messages.deletedCount } };
     },

@@ -2,6 +2,7 @@ import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { Message } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
+import { messageChange, recordSearchChanges } from '../../shared/search-changes.ts';
 import type { ConversationService } from './conversation-service.ts';
 
 type LeanMessage = Record<string, unknown> & { messageId: string; createdAt?: Date; content?: Array<Record<string, unknown>> };
@@ -83,9 +84,11 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
       }
       const updated = await Message.findOneAndUpdate({ messageId, conversationId, user: userId }, { $set: changes }, { returnDocument: 'after' }).lean<LeanMessage>();
       if (!updated) throw new NotFoundError('Message not found');
+      await recordSearchChanges([messageChange(userId, messageId)]);
       return publicDocument(updated);
     },
 
+    // Feedback is not indexed (shared/models/search-outbox.ts): no change recorded.
     async setFeedback(userId: string, conversationId: string, messageId: string, feedback: Feedback | null) {
       await requireOwnedMessage(userId, conversationId, messageId);
       const update = feedback ? { $set: { feedback } } : { $unset: { feedback: 1 } };
@@ -97,6 +100,7 @@ export function createMessageService(deps: { conversations: Pick<ConversationSer
     async remove(userId: string, conversationId: string, messageId: string) {
       await requireOwnedMessage(userId, conversationId, messageId);
       const result = await Message.deleteOne({ messageId, conversationId, user: userId });
+      await recordSearchChanges([messageChange(userId, messageId)]);
       return { deletedCount: result.deletedCount };
     },
   };

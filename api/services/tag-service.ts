@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { Conversation, ConversationTag } from '../../shared/models/index.ts';
 import { insertIfAbsent } from '../../shared/insert-if-absent.ts';
+import { changesMatching, conversationChange, recordSearchChanges } from '../../shared/search-changes.ts';
 import type { ConversationService } from './conversation-service.ts';
 
 /** The most bookmarks one user keeps; the list is loaded whole on every page. */
@@ -76,6 +77,7 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
       await ensureTags(userId, [input.tag], input.description);
       if (addTo) {
         await Conversation.updateOne({ user: userId, conversationId: addTo }, { $addToSet: { tags: input.tag } });
+        await recordSearchChanges([conversationChange(userId, addTo)]);
         await recount(userId, [input.tag]);
       }
       return tagView(await requireTag(userId, input.tag));
@@ -87,8 +89,10 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
       if (renamed !== undefined) {
         if (await ConversationTag.exists({ user: userId, tag: renamed })) throw new ConflictError('Tag already exists');
         // Two steps, not the positional `tags.$` (FerretDB lacks it); each is safe to repeat.
+        const tagged = await changesMatching('conversation', Conversation, { user: userId, tags: oldTag });
         await Conversation.updateMany({ user: userId, tags: oldTag }, { $addToSet: { tags: renamed } });
         await Conversation.updateMany({ user: userId, tags: oldTag }, { $pull: { tags: oldTag } });
+        await recordSearchChanges(tagged);
       }
       const set: Record<string, unknown> = {};
       if (renamed !== undefined) set.tag = renamed;
@@ -115,7 +119,9 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
 
     async remove(userId: string, tag: string) {
       const existing = await requireTag(userId, tag);
+      const tagged = await changesMatching('conversation', Conversation, { user: userId, tags: tag });
       await Conversation.updateMany({ user: userId, tags: tag }, { $pull: { tags: tag } });
+      await recordSearchChanges(tagged);
       await ConversationTag.deleteOne({ _id: existing._id });
       await ConversationTag.updateMany({ user: userId, position: { $gt: existing.position } }, { $inc: { position: -1 } });
       return tagView(existing);
@@ -130,6 +136,7 @@ export function createTagService(dependencies: { conversations: Pick<Conversatio
       const removed = previous.filter((tag) => !next.includes(tag));
       await ensureTags(userId, added);
       await Conversation.updateOne({ user: userId, conversationId }, { $set: { tags: next } });
+      await recordSearchChanges([conversationChange(userId, conversationId)]);
       await recount(userId, [...added, ...removed]);
       return next;
     },

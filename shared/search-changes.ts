@@ -1,0 +1,89 @@
+import type { Model } from 'mongoose';
+import { SearchOutbox, type SearchChange, type SearchChangeKind } from './models/search-outbox.ts';
+
+/**
+ * Change capture for the search index (issue 12). Every write site of a conversation or a message calls
+ * `recordSearchChanges` after its write; the entry lands in the outbox (shared/models/search-outbox.ts)
+ * and the indexer workflow is woken to drain it (workflows/search-indexer.ts).
+ *
+ * Decisions:
+ * - Process-wide, configured once by each composition root (api/app.ts, workers/create-workers.ts) when a
+ *   search engine is configured; unconfigured (no search) it records nothing, so the outbox never grows
+ *   where nothing drains it. The write sites are a dozen services and shared/close-run.ts: threading a
+ *   recorder through every factory would change a dozen signatures for one line each.
+ * - Recorded after the write, never before: an entry drained before its write landed would index the old
+ *   state and nothing would follow. A crash between the write and the entry loses the entry; the scheduled
+ *   reconciliation (workflows/search-reconcile.ts) finds that document by its updatedAt and fixes it.
+ * - Never fails or delays the user's write: an outbox insert that fails is logged and left to the
+ *   reconciliation; the wake-up is a fire-and-forget signal-with-start, one in flight per process.
+ */
+export interface SearchChangeCapture {
+  /** Signals the indexer workflow (signal-with-start); awaited by nobody, its failure only logged. */
+  wakeUp?: () => Promise<unknown>;
+  log?: (message: string, error?: unknown) => void;
+}
+
+let capture: SearchChangeCapture | undefined;
+let wakeInFlight = false;
+let wakeAgain = false;
+
+const OUTBOX_INSERT_BATCH = 1000;
+
+export function configureSearchChangeCapture(options: SearchChangeCapture | undefined): void {
+  capture = options;
+}
+
+export function searchChangeCaptureEnabled(): boolean {
+  return capture !== undefined;
+}
+
+function warn(message: string, error?: unknown) {
+  (capture?.log ?? ((line: string, cause?: unknown) => console.warn(line, cause instanceof Error ? cause.message : (cause ?? ''))))(message, error);
+}
+
+/** At most one wake-up in flight per process; pokes meanwhile are folded into one more after it. */
+export function wakeSearchIndexer(): void {
+  const wakeUp = capture?.wakeUp;
+  if (!wakeUp) return;
+  if (wakeInFlight) {
+    wakeAgain = true;
+    return;
+  }
+  wakeInFlight = true;
+  wakeUp()
+    .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
+    .finally(() => {
+      wakeInFlight = false;
+      if (wakeAgain) {
+        wakeAgain = false;
+        wakeSearchIndexer();
+      }
+    });
+}
+
+export async function recordSearchChanges(changes: SearchChange[]): Promise<void> {
+  if (!capture || changes.length === 0) return;
+  try {
+    for (let start = 0; start < changes.length; start += OUTBOX_INSERT_BATCH) {
+      await SearchOutbox.insertMany(changes.slice(start, start + OUTBOX_INSERT_BATCH), { ordered: false });
+    }
+  } catch (error) {
+    warn(`search: ${changes.length} change(s) not recorded (the scheduled reconciliation will index them)`, error);
+    return;
+  }
+  wakeSearchIndexer();
+}
+
+export const conversationChange = (user: string, id: string): SearchChange => ({ kind: 'conversation', id, user });
+export const messageChange = (user: string, id: string): SearchChange => ({ kind: 'message', id, user });
+
+/**
+ * The changes a bulk write is about to make (delete many, tag many): read before the write, recorded after
+ * it. Empty when capture is off, so no read is spent where nothing is indexed.
+ */
+export async function changesMatching(kind: SearchChangeKind, model: Model<any>, filter: Record<string, unknown>): Promise<SearchChange[]> {
+  if (!capture) return [];
+  const key = kind === 'conversation' ? 'conversationId' : 'messageId';
+  const found = await model.find(filter, { [key]: 1, user: 1, _id: 0 }).lean<Array<Record<string, string>>>();
+  return found.map((document) => ({ kind, id: document[key]!, user: document.user! }));
+}
