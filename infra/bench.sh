@@ -4,6 +4,7 @@
 # `npm run bench -- --idle-followers [...]`: the idle-followers benchmark instead (bench/idle-followers.ts).
 # `npm run bench -- --tool-overhead [...]`: per-tool-call overhead of agent runs (bench/tool-call-overhead.ts).
 # `npm run bench -- --ingestion [...]`: file ingestion throughput and the API's RSS during a big upload (bench/ingestion-bench.ts).
+# `npm run bench -- --search [...]`: search query latency at 100,000 indexed messages and indexing lag (bench/search-bench.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
@@ -15,6 +16,7 @@ for argument in "$@"; do
     --idle-followers) entry=bench/idle-followers.ts ;;
     --tool-overhead) entry=bench/tool-call-overhead.ts ;;
     --ingestion) entry=bench/ingestion-bench.ts ;;
+    --search) entry=bench/search-bench.ts ;;
     *) args+=("$argument") ;;
   esac
 done

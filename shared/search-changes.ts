@@ -41,7 +41,16 @@ function warn(message: string, error?: unknown) {
   (capture?.log ?? ((line: string, cause?: unknown) => console.warn(line, cause instanceof Error ? cause.message : (cause ?? ''))))(message, error);
 }
 
-/** At most one wake-up in flight per process; pokes meanwhile are folded into one more after it. */
+/**
+ * Wake-ups a process sends at most this often. Each is a signal-with-start, an event in the indexer's history
+ * and Temporal server work; under load (every reply and request saved is a change) back-to-back signals
+ * would cost more than the indexing. The indexer drains everything waiting at each wake-up, so folding the
+ * pokes of 250 ms into one adds at most that to the indexing lag.
+ */
+const WAKE_INTERVAL_MS = 250;
+let lastWakeAt = 0;
+
+/** At most one wake-up in flight per process, at most one per WAKE_INTERVAL_MS; pokes meanwhile fold into one more. */
 export function wakeSearchIndexer(): void {
   const wakeUp = capture?.wakeUp;
   if (!wakeUp) return;
@@ -50,15 +59,21 @@ export function wakeSearchIndexer(): void {
     return;
   }
   wakeInFlight = true;
-  wakeUp()
-    .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
-    .finally(() => {
-      wakeInFlight = false;
-      if (wakeAgain) {
-        wakeAgain = false;
-        wakeSearchIndexer();
-      }
-    });
+  const wait = Math.max(0, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
+  const send = () => {
+    lastWakeAt = Date.now();
+    wakeUp()
+      .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
+      .finally(() => {
+        wakeInFlight = false;
+        if (wakeAgain) {
+          wakeAgain = false;
+          wakeSearchIndexer();
+        }
+      });
+  };
+  if (wait === 0) send();
+  else setTimeout(send, wait).unref();
 }
 
 export async function recordSearchChanges(changes: SearchChange[]): Promise<void> {

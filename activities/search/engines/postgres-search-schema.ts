@@ -11,7 +11,8 @@ import { ConfigError } from '../../../shared/config.ts';
  * - `settings(name, value)`: the text search configuration the vectors were built with.
  *
  * `search_vector` is a generated column (PostgreSQL computes it from the stored text on every write, so it can
- * never disagree with it) with a GIN index. Ids are `COLLATE "C"`: byte order, the same as MongoDB's string
+ * never disagree with it) with a GIN index, and a `(user_id, updated_at DESC)` btree: a user's newest matches
+ * first (see postgres-search-engine.ts, MAX_RANKED_MATCHES). Ids are `COLLATE "C"`: byte order, the same as MongoDB's string
  * order, so reconciliation can walk the index and the database side by side. When SEARCH_LANGUAGE changes,
  * prepare() rebuilds the generated columns (a table rewrite, logged) instead of mixing two configurations.
  */
@@ -91,6 +92,10 @@ export async function preparePostgresSearchSchema(pool: pg.Pool, options: { sche
     }
     await client.query(`CREATE INDEX IF NOT EXISTS conversations_search_vector ON ${names.conversations} USING gin (search_vector)`);
     await client.query(`CREATE INDEX IF NOT EXISTS messages_search_vector ON ${names.messages} USING gin (search_vector)`);
+    // A user's documents newest first: queries rank only the newest matches (postgres-search-engine.ts,
+    // MAX_RANKED_MATCHES), and a user's rows are found without the whole table's posting list of a common word.
+    await client.query(`CREATE INDEX IF NOT EXISTS conversations_user_updated ON ${names.conversations} (user_id, updated_at DESC)`);
+    await client.query(`CREATE INDEX IF NOT EXISTS messages_user_updated ON ${names.messages} (user_id, updated_at DESC)`);
     // Deleting a conversation deletes its messages from the index.
     await client.query(`CREATE INDEX IF NOT EXISTS messages_conversation_id ON ${names.messages} (conversation_id)`);
     await client.query(
