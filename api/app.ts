@@ -65,7 +65,7 @@ import type { SearchEngine } from '../activities/search/search-engine.ts';
 import { createSearchEngine } from '../activities/search/create-search-engine.ts';
 import { preparedOnFirstUse } from '../activities/search/prepared-engine.ts';
 import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
-import { configureSearchChangeCapture } from '../shared/search-changes.ts';
+import { configureSearchChangeCapture, stopSearchChangeCapture } from '../shared/search-changes.ts';
 import { createSearchIndexerWaker } from '../shared/search-indexer-client.ts';
 import { createSearchService } from './services/search-service.ts';
 import { searchRoutes } from './routes/search.ts';
@@ -103,7 +103,11 @@ export async function app(instance: FastifyInstance, dependencies: AppDependenci
   const searchEngine = dependencies.searchEngine === undefined ? ownSearchEngine(instance) : (dependencies.searchEngine ?? undefined);
   const search = createSearchService({ engine: searchEngine, log: instance.log });
   // Writes are captured for the index only where an engine is configured (shared/search-changes.ts).
-  if (searchEngine) configureSearchChangeCapture({ wakeUp: createSearchIndexerWaker(dependencies.temporal, config.TASK_QUEUES.search), log: (message, error) => instance.log.warn({ err: error }, message) });
+  if (searchEngine) {
+    const capture = { wakeUp: createSearchIndexerWaker(dependencies.temporal, config.TASK_QUEUES.search), log: (message: string, error?: unknown) => instance.log.warn({ err: error }, message) };
+    configureSearchChangeCapture(capture);
+    instance.addHook('onClose', async () => stopSearchChangeCapture(capture));
+  }
   const userKeys = createUserKeyService({ cipher: createCredentialCipher(config.CREDS_KEY), baseUrlPolicy: { allowPrivateBaseURL: config.USER_BASE_URL_ALLOW_PRIVATE } });
 
   const loginLimit = createIpRateLimit(redis, keys, {

@@ -26,11 +26,36 @@ export interface SearchChangeCapture {
 let capture: SearchChangeCapture | undefined;
 let wakeInFlight = false;
 let wakeAgain = false;
+/** The wake-up under way (or waiting for its turn), so closing can wait for it: see stopSearchChangeCapture. */
+let pendingWake: Promise<void> | undefined;
+let wakeTimer: NodeJS.Timeout | undefined;
+let settlePendingWake: (() => void) | undefined;
 
 const OUTBOX_INSERT_BATCH = 1000;
 
 export function configureSearchChangeCapture(options: SearchChangeCapture | undefined): void {
   capture = options;
+}
+
+/**
+ * Stops capturing for `options` (when it is still the process's capture) and waits for a wake-up under way.
+ * Called when the API or worker closes its Temporal connection: a signal still in flight (or retrying) on a
+ * closed connection fails outside any caller, as an uncaught exception.
+ */
+export async function stopSearchChangeCapture(options: SearchChangeCapture): Promise<void> {
+  if (capture === options) {
+    capture = undefined;
+    wakeAgain = false;
+    if (wakeTimer) {
+      // Stopped before its turn: nothing is sent.
+      clearTimeout(wakeTimer);
+      wakeTimer = undefined;
+      wakeInFlight = false;
+      settlePendingWake?.();
+    }
+  }
+  // Waited for whoever closes: the wake-up under way may have been sent through this caller's connection.
+  await pendingWake;
 }
 
 export function searchChangeCaptureEnabled(): boolean {
@@ -60,12 +85,17 @@ export function wakeSearchIndexer(): void {
   }
   wakeInFlight = true;
   const wait = Math.max(0, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
+  let settle!: () => void;
+  pendingWake = new Promise<void>((resolve) => (settle = resolve));
+  settlePendingWake = settle;
   const send = () => {
+    wakeTimer = undefined;
     lastWakeAt = Date.now();
     wakeUp()
       .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
       .finally(() => {
         wakeInFlight = false;
+        settle();
         if (wakeAgain) {
           wakeAgain = false;
           wakeSearchIndexer();
@@ -73,7 +103,10 @@ export function wakeSearchIndexer(): void {
       });
   };
   if (wait === 0) send();
-  else setTimeout(send, wait).unref();
+  else {
+    wakeTimer = setTimeout(send, wait);
+    wakeTimer.unref();
+  }
 }
 
 export async function recordSearchChanges(changes: SearchChange[]): Promise<void> {

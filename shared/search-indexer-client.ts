@@ -7,20 +7,25 @@ import {
   type SearchReindexProgress,
 } from './search-indexing.ts';
 
+const WAKE_DEADLINE_MS = 5000;
+
 /**
  * Wakes the indexer (starting it if it is not running): one signal-with-start, cheap and idempotent.
  * The API and the workers call it after recording changes (shared/search-changes.ts), never awaiting it on
  * a reply's path.
  */
 export function createSearchIndexerWaker(client: Client, searchTaskQueue: string): () => Promise<void> {
+  // Bounded: a wake-up is best effort (the indexer also polls, and reconciliation catches up), so it never
+  // retries for long against an unreachable Temporal, and closing can wait for it.
   return async () => {
-    await client.workflow.signalWithStart('searchIndexerWorkflow', {
-      workflowId: searchIndexerWorkflowId(searchTaskQueue),
-      taskQueue: searchTaskQueue,
-      signal: SEARCH_WAKE_SIGNAL,
-      signalArgs: [],
-      args: [{}],
-    });
+    await client.connection.withDeadline(Date.now() + WAKE_DEADLINE_MS, () =>
+      client.workflow.signalWithStart('searchIndexerWorkflow', {
+        workflowId: searchIndexerWorkflowId(searchTaskQueue),
+        taskQueue: searchTaskQueue,
+        signal: SEARCH_WAKE_SIGNAL,
+        signalArgs: [],
+        args: [{}],
+      }));
   };
 }
 

@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createSearchEngine } from '../activities/search/create-search-engine.ts';
 import { ConfigError } from '../shared/config.ts';
-import { configureSearchChangeCapture } from '../shared/search-changes.ts';
+import { configureSearchChangeCapture, stopSearchChangeCapture } from '../shared/search-changes.ts';
 import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
 import { createSearchIndexerWaker } from '../shared/search-indexer-client.ts';
 import { startSearchRuntime } from './search-runtime.ts';
@@ -35,7 +35,8 @@ const files = config.WORKER_QUEUES.includes('files') || config.WORKER_QUEUES.inc
 // reply is saved here); workers serving the search queue also index, reconcile and reindex.
 const searchEngine = createSearchEngine(loadSearchConfigOrExit());
 const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-if (searchEngine) configureSearchChangeCapture({ wakeUp: createSearchIndexerWaker(client, config.TASK_QUEUES.search) });
+const searchCapture = searchEngine ? { wakeUp: createSearchIndexerWaker(client, config.TASK_QUEUES.search) } : undefined;
+if (searchCapture) configureSearchChangeCapture(searchCapture);
 const search = searchEngine && config.WORKER_QUEUES.includes('search') ? await startSearchRuntime({ config, client, engine: searchEngine }) : undefined;
 const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, search });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
@@ -66,6 +67,7 @@ await Promise.all(workers.map(({ worker }) => worker.run()));
 await heartbeat.stop();
 await mcp?.stop();
 await files?.close();
+if (searchCapture) await stopSearchChangeCapture(searchCapture);
 await searchEngine?.close();
 await connection.close();
 await tokenCounter.close();

@@ -1,0 +1,53 @@
+/**
+ * The indexer's wake-ups as a process sends them: folded, spaced, and finished before the connection they
+ * use is closed (a signal left retrying on a closed Temporal connection fails as an uncaught exception).
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'vitest';
+import { configureSearchChangeCapture, stopSearchChangeCapture, wakeSearchIndexer } from './search-changes.ts';
+
+test('pokes during a wake-up fold into one more; stopping waits for the one under way and cancels the one waiting its turn', async () => {
+  const sent: number[] = [];
+  let release!: () => void;
+  const capture = {
+    wakeUp: async () => {
+      sent.push(Date.now());
+      await new Promise<void>((resolve) => (release = resolve));
+    },
+  };
+  configureSearchChangeCapture(capture);
+  wakeSearchIndexer();
+  for (let poke = 0; poke < 20; poke += 1) wakeSearchIndexer();
+  assert.equal(sent.length, 1, 'one signal in flight');
+  release();
+  await sleep(400);
+  assert.equal(sent.length, 2, 'the twenty pokes became one more signal');
+  assert.ok(sent[1]! - sent[0]! >= 240, 'spaced by the wake interval');
+
+  // One under way: stopping waits for it to finish.
+  let finished = false;
+  const stopped = stopSearchChangeCapture(capture).then(() => (finished = true));
+  await sleep(50);
+  assert.equal(finished, false, 'stop waits for the signal under way');
+  release();
+  await stopped;
+  assert.equal(sent.length, 2);
+
+  // Stopped: nothing more is sent.
+  wakeSearchIndexer();
+  await sleep(300);
+  assert.equal(sent.length, 2);
+});
+
+test('a wake-up waiting for its turn is cancelled by stop, which then does not wait', async () => {
+  const sent: number[] = [];
+  const capture = { wakeUp: async () => void sent.push(Date.now()) };
+  configureSearchChangeCapture(capture);
+  wakeSearchIndexer();
+  await sleep(10);
+  wakeSearchIndexer(); // within 250 ms of the first: waits for its turn
+  await stopSearchChangeCapture(capture);
+  await sleep(300);
+  assert.equal(sent.length, 1);
+});
