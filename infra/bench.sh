@@ -5,6 +5,7 @@
 # `npm run bench -- --tool-overhead [...]`: per-tool-call overhead of agent runs (bench/tool-call-overhead.ts).
 # `npm run bench -- --ingestion [...]`: file ingestion throughput and the API's RSS during a big upload (bench/ingestion-bench.ts).
 # `npm run bench -- --search [...]`: search query latency at 100,000 indexed messages and indexing lag (bench/search-bench.ts).
+# `npm run bench -- --ferretdb-lookups [...]`: one indexed lookup on FerretDB over PostgreSQL, default versus tuned (bench/ferretdb-lookups.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
@@ -17,6 +18,7 @@ for argument in "$@"; do
     --tool-overhead) entry=bench/tool-call-overhead.ts ;;
     --ingestion) entry=bench/ingestion-bench.ts ;;
     --search) entry=bench/search-bench.ts ;;
+    --ferretdb-lookups) entry=bench/ferretdb-lookups.ts ;;
     *) args+=("$argument") ;;
   esac
 done

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { devServerSearchAttributeArgs } from '../shared/search-attributes.ts';
+import { withCustomPlans } from './ferretdb-lookup-indexes.ts';
 import { registerMissingSearchAttributes } from './register-search-attributes.ts';
 
 export const toolsDirectory = process.env.DURACHAT_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'durachat', 'bin');
@@ -219,7 +220,8 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
   let args: string[];
   let where: string;
   if (backend.handler === 'postgresql') {
-    args = ['--handler=postgresql', `--postgresql-url=${backend.url}`, ...common];
+    // Custom plans let PostgreSQL use the lookup indexes of infra/ferretdb-lookup-indexes.ts.
+    args = ['--handler=postgresql', `--postgresql-url=${withCustomPlans(backend.url)}`, ...common];
     where = `data in PostgreSQL ${redactUrl(backend.url)}`;
   } else {
     if (backend.reason === 'FERRETDB_HANDLER=sqlite') log(`FerretDB: NOT on PostgreSQL (FERRETDB_HANDLER=sqlite): SQLite files in ${directory}, every write serialised (slow under load).`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { ensureFerretDB, ensureTemporal, isPortOpen, log, redactUrl, stopChild, waitForPort, type ManagedService } from './local-services.ts';
 import { nodeEntryPoints } from './node-entry-points.ts';
+import { ensureFerretdbLookupIndexes } from './ferretdb-lookup-indexes.ts';
 import { localSearchDefault } from './search-default.ts';
 import { supervise } from './supervise.ts';
 
@@ -82,6 +83,20 @@ function track(service: ManagedService) {
   if (child) started.push({ name: service.name, stop: () => stopChild(child) });
 }
 
+/**
+ * FerretDB's collections get GIN lookup indexes (infra/ferretdb-lookup-indexes.ts) once the API and worker
+ * have created theirs, and again every 10 minutes for collections made later. Best effort: a failure is
+ * logged and lookups are only slower.
+ */
+function keepLookupIndexes(postgresqlUrl: string) {
+  const pass = () =>
+    ensureFerretdbLookupIndexes(postgresqlUrl)
+      .then((created) => created > 0 && log(`FerretDB: ${created} lookup index(es) added in PostgreSQL`))
+      .catch((error: Error) => log(`FerretDB: could not add lookup indexes (${error.message}); lookups scan their collections`));
+  setTimeout(pass, 5_000).unref();
+  setInterval(pass, 10 * 60_000).unref();
+}
+
 try {
   track(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, namespace: config.TEMPORAL_NAMESPACE, dataDirectory, logDirectory }));
   const ferretdb = await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory });
@@ -95,6 +110,7 @@ try {
   const bundlePath = await buildWorkflowBundle();
   await startNodeService('worker', nodeEntryPoints.worker, undefined, bundlePath ? { ...process.env, WORKFLOW_BUNDLE_PATH: bundlePath } : undefined);
   await startNodeService('api', nodeEntryPoints.api, config.PORT);
+  if (ferretdb.backend?.handler === 'postgresql' && ferretdb.child) keepLookupIndexes(ferretdb.backend.url);
   const temporalUi = config.TEMPORAL_ADDRESS.startsWith('127.0.0.1') || config.TEMPORAL_ADDRESS.startsWith('localhost') ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : '(your Temporal cluster\'s UI)';
   console.log(`
 durachat is running

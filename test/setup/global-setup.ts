@@ -100,6 +100,8 @@ export async function setup() {
     rmSync(ferretDirectory, { recursive: true, force: true });
     const backend = await testBackend(mongoPort);
     services.push(await ensureFerretDB({ mongoUri, dataDirectory: ferretDirectory, logDirectory: dataDirectory, backend }));
+    // The PostgreSQL database under this run's FerretDB, for tests of what the local stack does in it.
+    if (backend.handler === 'postgresql') process.env.TEST_FERRETDB_POSTGRESQL_URL = backend.url;
   } else {
     services.push(await ensureFerretDB({ mongoUri, dataDirectory: path.join(dataDirectory, `ferretdb-${mongoPort}`), logDirectory: dataDirectory }));
   }
