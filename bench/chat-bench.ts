@@ -10,7 +10,7 @@
 import OpenAI from 'openai';
 import { replyTokens } from '../workers/demo-provider/reply-script.ts';
 import { argument, isMain, startBenchStack } from './bench-stack.ts';
-import { readSse } from './sse-reader.ts';
+import { readSse } from '../test/helpers/sse-client.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 
 export interface Sample {

@@ -19,7 +19,7 @@ import { createRedisKeys } from '../shared/redis-keys.ts';
 import { createTemporalClient } from '../shared/temporal-client.ts';
 import { listLiveWorkers } from '../shared/worker-heartbeat.ts';
 import { replyTokens } from '../workers/demo-provider/reply-script.ts';
-import { readSse } from './sse-reader.ts';
+import { readSse } from '../test/helpers/sse-client.ts';
 import { argument, startBenchStack, type BenchStack } from './bench-stack.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 

@@ -33,7 +33,7 @@ import { Conversation, Message, User } from '../shared/models/index.ts';
 import { argument, root, startBenchStack, type BenchStack } from './bench-stack.ts';
 import { percentile } from './process-stats.ts';
 import { createCorpus, type Corpus } from './search-corpus.ts';
-import { readSse } from './sse-reader.ts';
+import { readSse } from '../test/helpers/sse-client.ts';
 
 const messageCount = Number(argument('messages', '100000'));
 const conversationCount = Number(argument('conversations', '10000'));

@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { argument, isMain, root, startBenchStack } from './bench-stack.ts';
 import { percentile } from './process-stats.ts';
-import { readSse } from './sse-reader.ts';
+import { readSse } from '../test/helpers/sse-client.ts';
 
 const TOOL = 'echo_mcp_durachat-tools';
 

@@ -33,46 +33,55 @@ export async function requestSse(
       const text = await response.text();
       return { status: response.status, headers: response.headers, events, completed: false, body: text ? JSON.parse(text) : undefined };
     }
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
     let completed = false;
     try {
-      outer: while (true) {
-        const { value, done } = await reader.read();
-        if (done) {
-          completed = true;
-          break;
-        }
-        buffer += value;
-        let boundary: number;
-        while ((boundary = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          const event: SseEvent = { event: 'message', data: undefined };
-          const dataLines: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const [field, ...rest] = line.split(':');
-            const fieldValue = rest.join(':').replace(/^ /, '');
-            if (field === 'id') event.id = fieldValue;
-            else if (field === 'event') event.event = fieldValue;
-            else if (field === 'data') dataLines.push(fieldValue);
-          }
-          if (dataLines.length === 0) continue;
-          event.data = JSON.parse(dataLines.join('\n'));
+      completed =
+        (await readSse(response, (event) => {
           events.push(event);
-          if (options.disconnectWhen?.(event, events)) {
-            controller.abort();
-            break outer;
-          }
-        }
-      }
+          if (!options.disconnectWhen?.(event, events)) return false;
+          controller.abort();
+          return true;
+        })) === 'ended';
     } catch (error) {
       if (!controller.signal.aborted) throw error;
     }
     return { status: response.status, headers: response.headers, events, completed };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Reads an SSE response as the web client parses it (`id:`, `event:`, `data:` lines, comments skipped), calling `onEvent` per event; `onEvent` returning true stops reading. */
+export async function readSse(response: Response, onEvent: (event: SseEvent) => boolean): Promise<'ended' | 'stopped'> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return 'ended';
+      buffer += value;
+      let boundary: number;
+      while ((boundary = buffer.indexOf('\n\n')) !== -1) {
+        const block = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        const event: SseEvent = { event: 'message', data: undefined };
+        const dataLines: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) continue;
+          const [field, ...rest] = line.split(':');
+          const fieldValue = rest.join(':').replace(/^ /, '');
+          if (field === 'id') event.id = fieldValue;
+          else if (field === 'event') event.event = fieldValue;
+          else if (field === 'data') dataLines.push(fieldValue);
+        }
+        if (dataLines.length === 0) continue;
+        event.data = JSON.parse(dataLines.join('\n'));
+        if (onEvent(event)) return 'stopped';
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 
