@@ -24,12 +24,13 @@ export interface SearchChangeCapture {
 }
 
 let capture: SearchChangeCapture | undefined;
-let wakeInFlight = false;
 let wakeAgain = false;
-/** The wake-up under way (or waiting for its turn), so closing can wait for it: see stopSearchChangeCapture. */
-let pendingWake: Promise<void> | undefined;
+/**
+ * The wake-up under way or waiting for its turn (one at a time; closing waits for it: see
+ * stopSearchChangeCapture), with what ends it; undefined when there is none.
+ */
+let pendingWake: { done: Promise<void>; settle: () => void } | undefined;
 let wakeTimer: NodeJS.Timeout | undefined;
-let settlePendingWake: (() => void) | undefined;
 
 const OUTBOX_INSERT_BATCH = 1000;
 
@@ -50,12 +51,11 @@ export async function stopSearchChangeCapture(options: SearchChangeCapture): Pro
       // Stopped before its turn: nothing is sent.
       clearTimeout(wakeTimer);
       wakeTimer = undefined;
-      wakeInFlight = false;
-      settlePendingWake?.();
+      pendingWake?.settle();
     }
   }
   // Waited for whoever closes: the wake-up under way may have been sent through this caller's connection.
-  await pendingWake;
+  await pendingWake?.done;
 }
 
 export function searchChangeCaptureEnabled(): boolean {
@@ -79,29 +79,33 @@ let lastWakeAt = 0;
 export function wakeSearchIndexer(): void {
   const wakeUp = capture?.wakeUp;
   if (!wakeUp) return;
-  if (wakeInFlight) {
+  if (pendingWake) {
     wakeAgain = true;
     return;
   }
-  wakeInFlight = true;
-  const wait = Math.max(0, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
-  let settle!: () => void;
-  pendingWake = new Promise<void>((resolve) => (settle = resolve));
-  settlePendingWake = settle;
+  let resolve!: () => void;
+  const wake = {
+    done: new Promise<void>((done) => (resolve = done)),
+    settle: () => {
+      if (pendingWake === wake) pendingWake = undefined;
+      resolve();
+    },
+  };
+  pendingWake = wake;
   const send = () => {
     wakeTimer = undefined;
     lastWakeAt = Date.now();
     wakeUp()
       .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
       .finally(() => {
-        wakeInFlight = false;
-        settle();
+        wake.settle();
         if (wakeAgain) {
           wakeAgain = false;
           wakeSearchIndexer();
         }
       });
   };
+  const wait = Math.max(0, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
   if (wait === 0) send();
   else {
     wakeTimer = setTimeout(send, wait);

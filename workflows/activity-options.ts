@@ -30,9 +30,15 @@ export const modelCall: ActivityOptions = {
   },
 };
 
-/** The words of a failure for the user: the activity's own error message, else `fallback`. */
-export function failureMessage(error: unknown, fallback: string): string {
+/** What an activity failure wraps: the error the activity itself threw (the failure itself otherwise). */
+export function activityCause(error: unknown): unknown {
   let cause: unknown = error;
   while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  return cause;
+}
+
+/** The words of a failure for the user: the activity's own error message, else `fallback`. */
+export function failureMessage(error: unknown, fallback: string): string {
+  const cause = activityCause(error);
   return cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : fallback;
 }

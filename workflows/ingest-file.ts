@@ -1,7 +1,7 @@
-import { type ActivityOptions, ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { type ActivityOptions, ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { IngestFileInput } from '../shared/file-ingestion.ts';
-import { dbWrite, failureMessage } from './activity-options.ts';
+import { activityCause, dbWrite, failureMessage } from './activity-options.ts';
 
 /**
  * Extract, chunk, embed and index one file. Long (a 100-page PDF, a 10 MB CSV): it heartbeats its progress,
@@ -30,9 +30,8 @@ const gaveUp = 'The file could not be processed: a service it needs kept failing
  * `gaveUp` and its own text goes to the log only.
  */
 export function ingestionFailureReason(error: unknown): string {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  return cause instanceof ApplicationFailure && cause.nonRetryable ? failureMessage(cause, gaveUp) : gaveUp;
+  const cause = activityCause(error);
+  return cause instanceof ApplicationFailure && cause.nonRetryable ? cause.message : gaveUp;
 }
 
 /**
