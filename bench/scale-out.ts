@@ -163,7 +163,7 @@ async function streamReplyAttempts(stack: BenchStack, chats: Chat[]): Promise<nu
         const streamReplyScheduled = new Set<string>();
         let attempt = 0;
         for (const event of history.events ?? []) {
-          if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamReply') streamReplyScheduled.add(String(event.eventId));
+          if (['streamTurn', 'streamReply'].includes(event.activityTaskScheduledEventAttributes?.activityType?.name ?? '')) streamReplyScheduled.add(String(event.eventId));
           const started = event.activityTaskStartedEventAttributes;
           if (started && streamReplyScheduled.has(String(started.scheduledEventId))) attempt = Math.max(attempt, started.attempt ?? 0);
         }

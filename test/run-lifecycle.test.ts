@@ -277,7 +277,7 @@ describe('runs that end in unusual ways', () => {
       const summaries = (history.events ?? [])
         .filter((event) => event.activityTaskScheduledEventAttributes)
         .map((event) => defaultPayloadConverter.fromPayload<string>(event.userMetadata!.summary!));
-      assert.ok(summaries.includes('stream the reply from demo-fast on demo'), summaries.join(' | '));
+      assert.ok(summaries.includes('save the request, stream the reply from demo-fast on demo, close the run'), summaries.join(' | '));
     } finally {
       await temporal.connection.close();
     }

@@ -134,13 +134,13 @@ async function assertSeamlessReply(baseUrl: string, events: SseEvent[], expected
   return final;
 }
 
-/** How streamReply's last attempt went, from the workflow history (what the Temporal UI shows). */
+/** How the reply activity's (streamTurn) last attempt went, from the workflow history (what the Temporal UI shows). */
 async function streamReplyAttempt(workflowId: string): Promise<{ attempt: number; identity: string; completed: boolean }> {
   const { client, connection } = createTemporalClient(testEnvironment().TEMPORAL_ADDRESS!, 'default');
   try {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamReply');
-    assert.ok(scheduled, 'streamReply was scheduled');
+    const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamTurn');
+    assert.ok(scheduled, 'streamTurn was scheduled');
     const scheduledId = String(scheduled.eventId);
     const started = events.find((event) => String(event.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === scheduledId);
     const completed = events.some((event) => String(event.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === scheduledId);
@@ -182,7 +182,7 @@ describe('worker SIGTERM', () => {
       assert.ok(exit.at - signalledAt < graceMs + 8000, `it exits within the grace and a few seconds (${exit.at - signalledAt} ms)`);
       const final = await assertSeamlessReply(stack.app.baseUrl, events, 100);
       const attempt = await streamReplyAttempt(`chat-${final.responseMessage.messageId}`);
-      assert.ok(attempt.attempt >= 2, `streamReply was retried (attempt ${attempt.attempt})`);
+      assert.ok(attempt.attempt >= 2, `streamTurn was retried (attempt ${attempt.attempt})`);
       assert.equal(attempt.identity, survivor!.identity, 'the retry ran on the other worker');
       assert.equal(attempt.completed, true);
     } finally {

@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import mongoose from 'mongoose';
 import { createActivities } from '../activities/index.ts';
+import { createStreamTurn } from '../activities/chat/stream-turn.ts';
 import type { ChatRunInput } from '../shared/chat-run.ts';
 import { foldReply } from '../shared/run-content.ts';
 import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
@@ -32,46 +34,63 @@ import { chatWorkflow } from './chat.ts';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures');
 /** Where RECORD_WORKFLOW_HISTORY=1 writes; bump the version when the workflow changes on purpose. */
-const recordTo = path.join(fixtures, 'chat-completed-v3.history.json');
+const recordTo = path.join(fixtures, 'chat-completed-v4.history.json');
 
 let environment: TestWorkflowEnvironment;
 let provider: FakeProvider;
 let worker: Worker;
 let failingWorker: Worker;
+let crashingWorker: Worker;
 let running: Promise<void>;
 const redis = createRedisClient('redis://127.0.0.1:6379', 'workflow-test');
 const tokenCounter = createTokenCounter({ maxThreads: 1 });
 let config: ReturnType<typeof loadConfig>;
 const taskQueue = `workflow-test-${randomUUID().slice(0, 8)}`;
 const failingQueue = `${taskQueue}-failing-save`;
+const crashingQueue = `${taskQueue}-crash-after-close`;
 
 beforeAll(async () => {
   environment = await createLocalTestEnvironment();
   provider = await startFakeProvider();
   config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
   await connectDatabase(config.MONGO_URI);
-  const activities = createActivities(testActivityDependencies({ redis, config, tokenCounter, streamMaxLength: 1000 }));
+  const deps = testActivityDependencies({ redis, config, tokenCounter, streamMaxLength: 1000 });
+  const activities = createActivities(deps);
+  const streamTurn = createStreamTurn(deps);
   worker = await Worker.create({ connection: environment.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '1 second', ...workflowSource });
-  // The same activities, except that saving the request fails for good (what the database down for longer
-  // than the retries looks like to the workflow).
+  // The same activities, except that streamTurn's saving of the request fails (the database refusing it).
+  const refuse = async () => {
+    throw ApplicationFailure.nonRetryable('the database refused the write', 'DatabaseUnavailable');
+  };
   failingWorker = await Worker.create({
     connection: environment.nativeConnection,
     taskQueue: failingQueue,
+    activities: { ...activities, saveRequest: refuse, streamTurn: createStreamTurn(deps, { saveRequest: refuse }) },
+    maxHeartbeatThrottleInterval: '1 second',
+    ...workflowSource,
+  });
+  // streamTurn's first attempt closes the run, then its worker "dies" before reporting it (a retryable failure).
+  crashingWorker = await Worker.create({
+    connection: environment.nativeConnection,
+    taskQueue: crashingQueue,
     activities: {
       ...activities,
-      saveRequest: async () => {
-        throw ApplicationFailure.nonRetryable('the database refused the write', 'DatabaseUnavailable');
+      streamTurn: async (run: ChatRunInput) => {
+        const result = await streamTurn(run);
+        if (Context.current().info.attempt === 1) throw new Error('worker lost after closing the run');
+        return result;
       },
     },
     maxHeartbeatThrottleInterval: '1 second',
     ...workflowSource,
   });
-  running = Promise.all([worker.run(), failingWorker.run()]).then(() => undefined);
+  running = Promise.all([worker.run(), failingWorker.run(), crashingWorker.run()]).then(() => undefined);
 });
 
 afterAll(async () => {
   worker.shutdown();
   failingWorker.shutdown();
+  crashingWorker.shutdown();
   await running;
   await environment.teardown();
   await provider.close();
@@ -124,7 +143,12 @@ describe('chatWorkflow', () => {
 
     const history = await handle.fetchHistory();
     const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    assert.deepEqual(activityTypes, ['saveRequest', 'streamReply', 'finishRun', 'generateTitle']);
+    // One activity for the turn (it saved the request and closed the run), then the title.
+    assert.deepEqual(activityTypes, ['streamTurn', 'generateTitle']);
+    const conversation = await mongoose.connection.db!.collection('conversations').findOne({ conversationId: run.conversationId });
+    assert.ok(conversation?.title && conversation.title !== 'New Chat', `titled: ${conversation?.title}`);
+    const request = await Message.findOne({ messageId: run.userMessage!.messageId }).lean<{ text: string }>();
+    assert.equal(request!.text, 'workflow test [tokens=12]');
     // The history the current code produces replays deterministically.
     const historyJson = historyToJSON(history);
     if (process.env.RECORD_WORKFLOW_HISTORY === '1') writeFileSync(recordTo, historyJson);
@@ -168,18 +192,41 @@ describe('chatWorkflow', () => {
     assert.equal(reply!.error, true);
   });
 
-  test('saving the request fails for good: the reply stops, the run still closes, and the turn is saved whole', async () => {
-    const run = await input('save fails [tokens=200 rate=20]', { generateTitle: false });
+  test('saving the request fails: the reply still streams whole and finishRun saves the turn and closes the run', async () => {
+    const run = await input('save fails [tokens=30]', { generateTitle: false });
     const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue: failingQueue, args: [run] });
-    const outcome = (await handle.result()) as { status: string; errorMessage: string };
-    assert.equal(outcome.status, 'error');
-    assert.match(outcome.errorMessage, /could not be saved: the database refused the write/);
+    assert.deepEqual(await handle.result(), { status: 'completed', finishReason: 'stop' });
     const entries = await readAllEntries(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId));
-    assert.equal(entries.at(-1)!.event.type, 'error', 'clients are told');
-    // finishRun saved what saveRequest could not (insert-if-absent): the user's message is not lost.
+    assert.equal(entries.at(-1)!.event.type, 'final', 'clients are told');
+    assert.equal(entries.filter((item) => item.event.type === 'final').length, 1);
+    // finishRun saved what streamTurn could not (insert-if-absent): the user's message is not lost.
     const request = await Message.findOne({ messageId: run.userMessage!.messageId }).lean<{ text: string }>();
-    assert.equal(request!.text, 'save fails [tokens=200 rate=20]');
+    assert.equal(request!.text, 'save fails [tokens=30]');
     const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string }>();
-    assert.ok(reply, 'the reply (what was streamed, or the error) is saved');
+    assert.equal(reply!.text, streamedText(entries));
+    assert.equal(reply!.text.split(' ').length, 30);
+    const history = await handle.fetchHistory();
+    const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(activityTypes, ['streamTurn', 'finishRun']);
+  });
+
+  test('the worker is lost after streamTurn closed the run: the retry finds it closed, nothing is streamed or saved twice, the title follows', async () => {
+    const run = await input('crash after close [tokens=15]');
+    const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue: crashingQueue, args: [run] });
+    assert.deepEqual(await handle.result(), { status: 'completed' });
+    const entries = await readAllEntries(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId));
+    assert.equal(entries.filter((item) => item.event.type === 'final').length, 1, 'one final event');
+    assert.equal(entries.at(-1)!.event.type, 'final');
+    assert.equal(await Message.countDocuments({ messageId: run.responseMessageId }), 1);
+    const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string; unfinished: boolean; error: boolean }>();
+    assert.equal(reply!.text, streamedText(entries));
+    assert.equal(reply!.text.split(' ').length, 15);
+    assert.equal(reply!.unfinished, false);
+    assert.equal(reply!.error, false);
+    const history = await handle.fetchHistory();
+    const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(activityTypes, ['streamTurn', 'finishRun', 'generateTitle']);
+    const conversation = await mongoose.connection.db!.collection('conversations').findOne({ conversationId: run.conversationId });
+    assert.ok(conversation?.title && conversation.title !== 'New Chat', `titled: ${conversation?.title}`);
   });
 });

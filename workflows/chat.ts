@@ -1,7 +1,7 @@
-import { type ActivityOptions, CancellationScope, isCancellation, log, patched, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import { type ActivityOptions, ApplicationFailure, CancellationScope, isCancellation, log, patched, proxyActivities, upsertMemo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { ChatRunInput, ReplyOutcome } from '../shared/chat-run.ts';
-import { dbWrite, failureMessage, modelCall } from './activity-options.ts';
+import { activityCause, dbWrite, failureMessage, modelCall } from './activity-options.ts';
 
 /** The title is a nicety: two tries, then the conversation keeps "New Chat". */
 const titleCall: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 2, initialInterval: '1 second' } };
@@ -15,11 +15,66 @@ const describeFailure = (error: unknown) => failureMessage(error, 'The reply cou
  * never gets here (terminated or timed out in Temporal) is closed by the API's run sweeper.
  */
 export async function chatWorkflow(input: ChatRunInput): Promise<ReplyOutcome> {
+  if (patched('turn-in-one-activity')) return turnInOneActivity(input);
+  return turnInThreeActivities(input);
+}
+
+function activitiesFor(input: ChatRunInput) {
   const model = `${input.model} on ${input.endpoint}`;
+  return {
+    model,
+    closer: proxyActivities<Activities>({ ...dbWrite, summary: 'save the reply and close the run' }),
+    background: proxyActivities<Activities>({ ...titleCall, summary: `title from ${model}`, ...(input.backgroundTaskQueue ? { taskQueue: input.backgroundTaskQueue } : {}) }),
+  };
+}
+
+async function generateTitle(input: ChatRunInput, background: ReturnType<typeof activitiesFor>['background'], replyExcerpt: string | undefined) {
+  try {
+    const title = await background.generateTitle(input, replyExcerpt);
+    upsertMemo({ title });
+  } catch (error) {
+    log.warn('title generation failed; keeping "New Chat"', { error: describeFailure(error) });
+  }
+}
+
+/**
+ * The turn as one activity (streamTurn: save the request beside the reply, stream it, close the run), and
+ * finishRun only when that activity did not close the run: it failed, was cancelled, or could not save or
+ * close (then finishRun does, with the database retries). RunClosed means an earlier attempt of streamTurn
+ * closed the run and its worker died before reporting it: finishRun then only reads the saved reply back.
+ */
+async function turnInOneActivity(input: ChatRunInput): Promise<ReplyOutcome> {
+  const { model, closer, background } = activitiesFor(input);
+  const llm = proxyActivities<Activities>({ ...modelCall, summary: `save the request, stream the reply from ${model}, close the run` });
+  let outcome: ReplyOutcome;
+  let replyExcerpt: string | undefined;
+  let closed = false;
+  try {
+    const result = await llm.streamTurn(input);
+    outcome = { status: 'completed', finishReason: result.finishReason };
+    closed = result.closed;
+    replyExcerpt = result.replyExcerpt;
+  } catch (error) {
+    const cause = activityCause(error);
+    if (isCancellation(error)) outcome = { status: 'aborted' };
+    else if (cause instanceof ApplicationFailure && cause.type === 'RunClosed') outcome = { status: 'completed' };
+    else {
+      outcome = { status: 'error', errorMessage: describeFailure(error) };
+      log.warn('reply failed', { streamId: input.streamId, error: outcome.errorMessage });
+    }
+  }
+  await CancellationScope.nonCancellable(async () => {
+    if (!closed) replyExcerpt = (await closer.finishRun(input, outcome, { requestSaved: false }))?.replyExcerpt;
+    if (outcome.status === 'completed' && input.generateTitle) await generateTitle(input, background, replyExcerpt);
+  });
+  return outcome;
+}
+
+/** The turn as it ran before turn-in-one-activity (kept so that histories of runs started then replay). */
+async function turnInThreeActivities(input: ChatRunInput): Promise<ReplyOutcome> {
+  const { model, closer, background } = activitiesFor(input);
   const db = proxyActivities<Activities>({ ...dbWrite, summary: 'save the request' });
   const llm = proxyActivities<Activities>({ ...modelCall, summary: `stream the reply from ${model}` });
-  const closer = proxyActivities<Activities>({ ...dbWrite, summary: 'save the reply and close the run' });
-  const background = proxyActivities<Activities>({ ...titleCall, summary: `title from ${model}`, ...(input.backgroundTaskQueue ? { taskQueue: input.backgroundTaskQueue } : {}) });
 
   let outcome: ReplyOutcome;
   // Saving the request and streaming the reply start in the same workflow task (one round trip to the
