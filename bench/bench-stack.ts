@@ -2,14 +2,19 @@
  * The stack every benchmark runs against (bench/README.md): Temporal (in memory) and FerretDB on the test
  * ports unless they are running, then the fake OpenAI-compatible provider, the worker(s) and the API(s) as
  * separate processes (the real entry points), with their own database, Redis prefix and task queue.
+ * With `likeStart` (chat-bench's --like-start), Temporal and search are shaped as `npm start` runs them.
  * Used by chat-bench.ts, provider-ttft.ts and scale-out.ts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import mongoose from 'mongoose';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureFerretDB, ensureTemporal, findFreePort, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
+import { ensureFerretdbLookupIndexes } from '../infra/ferretdb-lookup-indexes.ts';
+import { ensureFerretDB, ensureTemporal, ferretdbPostgresqlUrl, findFreePort, psql, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
+import { localSearchDefault } from '../infra/search-default.ts';
+import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
 
 export const root = path.resolve(import.meta.dirname, '..');
 
@@ -32,6 +37,8 @@ export interface BenchApi {
 
 export interface BenchStack {
   runId: string;
+  /** One line saying which stack runs (the bench's own, or shaped like `npm start`), also printed at start. */
+  shape: string;
   /** What every child process gets (the first API's PORT; each other API its own). */
   environment: Record<string, string>;
   providerOrigin: string;
@@ -40,6 +47,11 @@ export interface BenchStack {
   apis: BenchApi[];
   /** Registers the benchmark user (through the first API) and logs in: the bearer token. */
   login(): Promise<string>;
+  /**
+   * FerretDB on PostgreSQL: the GIN lookup indexes `npm start` adds (infra/ferretdb-lookup-indexes.ts), for
+   * the collections created so far. Call it after a warm-up, as `npm start` runs it 5 s after start-up.
+   */
+  addLookupIndexes(): Promise<void>;
   /** Stops the children (last started first), then the services this stack started. Safe to repeat. */
   shutdown(): Promise<void>;
 }
@@ -51,6 +63,13 @@ export interface BenchStackOptions {
   cpuProfile?: boolean;
   /** Added to the environment of every process. */
   environment?: Record<string, string>;
+  /**
+   * Shaped like `npm start` (infra/run-stack.ts) instead of the lighter bench stack: a Temporal dev server of
+   * this run (free ports) on a SQLite file in WAL mode in .data/bench/temporal-<runId>, and search on
+   * FerretDB's PostgreSQL server (infra/search-default.ts) in a schema of this run, so every chat also
+   * records its search changes and the indexer runs on the worker's search queue. Both go at shutdown.
+   */
+  likeStart?: boolean;
 }
 
 /**
@@ -65,6 +84,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const apiPorts: number[] = [];
   for (let index = 0; index < apiCount; index += 1) apiPorts.push(await findFreePort());
   const providerOrigin = `http://127.0.0.1:${providerPort}`;
+  const likeStart = options.likeStart === true;
+  const temporalDirectory = likeStart ? path.join(root, '.data', 'bench', `temporal-${runId}`) : undefined;
+  const temporalAddress = likeStart ? `127.0.0.1:${await findFreePort()}` : '127.0.0.1:17233';
+  const temporalUiPort = likeStart ? await findFreePort() : 18233;
   const environment: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_ENV: 'test',
@@ -72,7 +95,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     DATA_DIR: path.join(root, '.data', 'bench'),
     MONGO_URI: `mongodb://127.0.0.1:27027/durachat_bench_${runId}`,
     REDIS_KEY_PREFIX: `durachat-bench:${runId}:`,
-    TEMPORAL_ADDRESS: '127.0.0.1:17233',
+    TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: `durachat-bench-${runId}`,
     PORT: String(apiPorts[0]),
     DEMO_PROVIDER_PORT: String(providerPort),
@@ -101,6 +124,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
 
   const services: ManagedService[] = [];
   const children: ChildProcess[] = [];
+  /** likeStart's search schema, dropped at shutdown (one per run would otherwise pile up in PostgreSQL). */
+  let searchSchema: { url: string; schema: string } | undefined;
   let stopped: Promise<void> | undefined;
   const shutdown = () =>
     (stopped ??= (async () => {
@@ -110,12 +135,40 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       const client = new mongoose.mongo.MongoClient(environment.MONGO_URI!, { serverSelectionTimeoutMS: 3000 });
       await client.db().dropDatabase().catch((error: Error) => console.error(`[stack] could not drop the bench database: ${error.message}`));
       await client.close().catch(() => undefined);
+      if (searchSchema) {
+        await psql(searchSchema.url, `DROP SCHEMA IF EXISTS ${searchSchema.schema} CASCADE`).catch((error: Error) => console.error(`[stack] could not drop the search schema ${searchSchema!.schema}: ${error.message}`));
+      }
       for (const service of [...services].reverse()) if (service.child) await stopChild(service.child);
+      if (temporalDirectory) rmSync(temporalDirectory, { recursive: true, force: true });
     })());
 
   try {
-    services.push(await ensureTemporal({ address: environment.TEMPORAL_ADDRESS!, uiPort: 18233, logDirectory: environment.DATA_DIR!, headless: true }));
-    services.push(await ensureFerretDB({ mongoUri: environment.MONGO_URI!, dataDirectory: path.join(environment.DATA_DIR!, 'ferretdb'), logDirectory: environment.DATA_DIR! }));
+    // likeStart: with its UI, as `npm start` runs it; the bench's own is headless.
+    services.push(await ensureTemporal({ address: environment.TEMPORAL_ADDRESS!, uiPort: temporalUiPort, dataDirectory: temporalDirectory, logDirectory: environment.DATA_DIR!, headless: !likeStart }));
+    const ferretdb = await ensureFerretDB({ mongoUri: environment.MONGO_URI!, dataDirectory: path.join(environment.DATA_DIR!, 'ferretdb'), logDirectory: environment.DATA_DIR! });
+    services.push(ferretdb);
+    // A FerretDB this stack did not start is assumed to be the local one on FERRETDB_POSTGRESQL_URL.
+    const lookupIndexUrl = ferretdb.backend ? (ferretdb.backend.handler === 'postgresql' ? ferretdb.backend.url : undefined) : ferretdbPostgresqlUrl();
+    const addLookupIndexes = async () => {
+      if (!lookupIndexUrl) return;
+      const created = await ensureFerretdbLookupIndexes(lookupIndexUrl).catch((error: Error) => (console.error(`[stack] lookup indexes not added: ${error.message}`), 0));
+      console.error(`[stack] FerretDB lookup indexes added: ${created}`);
+    };
+    let shape: string;
+    if (likeStart) {
+      // npm start's choice (FerretDB's PostgreSQL server unless the environment picks an engine), in a schema of this run.
+      const search = await localSearchDefault(ferretdb.backend, environment);
+      if (search.variables.SEARCH_POSTGRES_URL) {
+        searchSchema = { url: search.variables.SEARCH_POSTGRES_URL, schema: `durachat_search_bench_${runId}` };
+        Object.assign(environment, search.variables, { SEARCH_POSTGRES_SCHEMA: searchSchema.schema });
+      }
+      const searchLine = searchSchema ? `search on PostgreSQL schema ${searchSchema.schema}` : `search ${search.line}`;
+      shape = `like npm start: Temporal on SQLite (WAL) in ${path.relative(root, temporalDirectory!)} (${temporalAddress}), ${searchLine}`;
+    } else {
+      const search = loadSearchConfig(environment);
+      shape = `bench stack: Temporal in memory (${temporalAddress}), ${search.engine === 'disabled' ? 'no search' : `search ${describeSearchConfig(search)}`}`;
+    }
+    console.error(`[stack] ${shape}`);
     const provider = spawnEntry('workers/demo-provider.ts');
     children.push(provider);
     await waitForPort(providerPort, 'provider', provider);
@@ -136,7 +189,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       const response = await (await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bench@example.com', password }) })).json();
       return response.token as string;
     };
-    return { runId, environment, providerOrigin, provider, workers, apis, login, shutdown };
+    return { runId, shape, environment, providerOrigin, provider, workers, apis, login, addLookupIndexes, shutdown };
   } catch (error) {
     await shutdown();
     throw error;

@@ -12,6 +12,7 @@ import { replyTokens } from '../workers/demo-provider/reply-script.ts';
 import { argument, isMain, startBenchStack } from './bench-stack.ts';
 import { readSse } from '../test/helpers/sse-client.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
+import { formatPerThousand, stackCpuSnapshot, stackCpuUsed } from './stack-cpu.ts';
 
 export interface Sample {
   ttftMs: number;
@@ -64,20 +65,28 @@ export async function inParallel<T>(count: number, task: (index: number) => Prom
 
 const format = (value: number) => value.toFixed(1).padStart(7);
 
-async function measureTimeToFirstToken(baseUrl: string, token: string, direct: OpenAI, ttftRounds: number) {
+async function measureTimeToFirstToken(baseUrl: string, token: string, direct: OpenAI, ttftRounds: number, children: Record<string, number[]>) {
   console.log(`\n(a) time to first token, ms (${ttftRounds} rounds per concurrency level, 100-token replies)`);
   console.log('concurrency |  direct p50   p99 | durachat p50   p99 | added p50   p99');
   for (const concurrency of [1, 50]) {
     const directSamples: number[] = [];
     const durachatSamples: number[] = [];
+    const runCpu: Array<ReturnType<typeof stackCpuUsed>> = [];
     for (let round = 0; round < Math.max(ttftRounds, concurrency === 1 ? 30 : ttftRounds); round += 1) {
       directSamples.push(...(await inParallel(concurrency, (index) => directChat(direct, `ttft ${round}-${index} [tokens=100]`))).map((sample) => sample.ttftMs));
+      const before = stackCpuSnapshot(children);
       durachatSamples.push(...(await inParallel(concurrency, (index) => durachatChat(baseUrl, token, `ttft ${round}-${index} [tokens=100]`))).map((sample) => sample.ttftMs));
+      // Title generation runs after the final event: its CPU lands in the next round's window (and the provider's share includes it).
+      runCpu.push(stackCpuUsed(before, stackCpuSnapshot(children)));
     }
     const added = (fraction: number) => percentile(durachatSamples, fraction) - percentile(directSamples, fraction);
     console.log(
       `${String(concurrency).padStart(11)} | ${format(percentile(directSamples, 0.5))} ${format(percentile(directSamples, 0.99))} | ${format(percentile(durachatSamples, 0.5))} ${format(percentile(durachatSamples, 0.99))} | ${format(added(0.5))} ${format(added(0.99))}`,
     );
+    const runs = durachatSamples.length;
+    const roles = Object.keys(runCpu[0]?.byRole ?? {});
+    const perRun = roles.map((role) => `${role} ${((runCpu.reduce((sum, used) => sum + (used.byRole[role] ?? 0), 0) / runs) * 1000).toFixed(1)}`);
+    console.log(`            whole stack CPU ms per run: ${perRun.join(' · ')} · total ${((runCpu.reduce((sum, used) => sum + used.total, 0) / runs) * 1000).toFixed(1)}`);
   }
 
 }
@@ -87,23 +96,28 @@ async function main() {
   const streamLevels = argument('streams', '100,250,500').split(',').map(Number);
   const ttftRounds = Number(argument('ttft-rounds', '3'));
   // BENCH_CPU_PROFILE=1 writes V8 CPU profiles of each process to .data/bench/profiles.
-  const stack = await startBenchStack({ cpuProfile: Boolean(process.env.BENCH_CPU_PROFILE) });
+  // --like-start: Temporal on a SQLite file and search on, as `npm start` runs them (bench/README.md).
+  const stack = await startBenchStack({ cpuProfile: Boolean(process.env.BENCH_CPU_PROFILE), likeStart: process.argv.includes('--like-start') });
   try {
+    console.log(`stack: ${stack.shape}`);
     const { runId } = stack;
     const worker = stack.workers[0]!;
     const { process: api, baseUrl } = stack.apis[0]!;
     const token = await stack.login();
+    const children = { api: [api.pid!], worker: [worker.pid!], provider: [stack.provider.pid!] };
     const direct = new OpenAI({ apiKey: 'demo', baseURL: stack.environment.DEMO_PROVIDER_URL, maxRetries: 0 });
     // Warm up both paths (worker bundle, connections, JIT).
     await inParallel(5, (index) => durachatChat(baseUrl, token, `warm up ${index} [tokens=20]`));
     await inParallel(5, (index) => directChat(direct, `warm up ${index} [tokens=20]`));
+    await stack.addLookupIndexes();
 
-    if (!process.argv.includes('--skip-ttft')) await measureTimeToFirstToken(baseUrl, token, direct, ttftRounds);
+    if (!process.argv.includes('--skip-ttft')) await measureTimeToFirstToken(baseUrl, token, direct, ttftRounds, children);
 
     console.log('\n(b) concurrent streams: 300 tokens at 50 tokens/s each (ideal duration 6 s)');
     console.log('streams | completed | lost/reordered | wall s | TTFT p50/p99 ms | CPU s per 1k tokens (api, worker) | peak RSS MiB (api, worker)');
     for (const streams of streamLevels) {
       const cpuBefore = { api: cpuSeconds(api.pid!), worker: cpuSeconds(worker.pid!) };
+      const stackBefore = stackCpuSnapshot(children);
       const started = performance.now();
       const samples = await inParallel(streams, async (index) => {
         // Spread the starts over one second, as real users do not press Enter in the same millisecond.
@@ -116,10 +130,12 @@ async function main() {
       const corrupted = samples.filter(({ sample, expected }) => sample.completed && sample.text !== expected).length;
       const tokens = completed * 300;
       const cpu = { api: cpuSeconds(api.pid!) - cpuBefore.api, worker: cpuSeconds(worker.pid!) - cpuBefore.worker };
+      const stackUsed = stackCpuUsed(stackBefore, stackCpuSnapshot(children));
       const ttfts = samples.map(({ sample }) => sample.ttftMs).filter((value) => !Number.isNaN(value));
       console.log(
         `${String(streams).padStart(7)} | ${String(completed).padStart(9)} | ${String(streams - completed + corrupted).padStart(14)} | ${wallSeconds.toFixed(1).padStart(6)} | ${percentile(ttfts, 0.5).toFixed(0)}/${percentile(ttfts, 0.99).toFixed(0)} | ${((cpu.api / tokens) * 1000).toFixed(3)}, ${((cpu.worker / tokens) * 1000).toFixed(3)} | ${peakRssMiB(api.pid!).toFixed(0)}, ${peakRssMiB(worker.pid!).toFixed(0)}`,
       );
+      console.log(`        whole stack, CPU s per 1k tokens: ${formatPerThousand(stackUsed, tokens)}`);
     }
   } finally {
     await stack.shutdown();

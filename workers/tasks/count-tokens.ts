@@ -3,11 +3,12 @@
  * JavaScript, so it runs on a worker thread without native code. Encoding a long prompt takes
  * milliseconds of CPU, which must not stall the worker's event loop while other replies stream.
  */
-import { Tiktoken } from 'js-tiktoken/lite';
-import { countTokensBounded } from '../../shared/bounded-token-count.ts';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
+import { countTokensBounded } from '../../shared/bounded-token-count.ts';
+import { createCountingEncoder } from './counting-encoder.ts';
 
-const encoder = new Tiktoken(o200kBase);
+// Only counts are needed: the encoder without js-tiktoken's decode table (counting-encoder.ts).
+const encoder = createCountingEncoder(o200kBase);
 
 export interface CountTokensTask {
   texts: string[];
