@@ -138,7 +138,10 @@ async function assertSeamlessReply(baseUrl: string, events: SseEvent[], expected
 async function streamReplyAttempt(workflowId: string): Promise<{ attempt: number; identity: string; completed: boolean }> {
   const { client, connection } = createTemporalClient(testEnvironment().TEMPORAL_ADDRESS!, 'default');
   try {
-    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const handle = client.workflow.getHandle(workflowId);
+    // The activity's started event is written when it ends, after the client's final event (sent from inside it).
+    await handle.result().catch(() => undefined);
+    const events = (await handle.fetchHistory()).events ?? [];
     const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'streamTurn');
     assert.ok(scheduled, 'streamTurn was scheduled');
     const scheduledId = String(scheduled.eventId);

@@ -41,6 +41,7 @@ let provider: FakeProvider;
 let worker: Worker;
 let failingWorker: Worker;
 let crashingWorker: Worker;
+let titleFailsWorker: Worker;
 let running: Promise<void>;
 const redis = createRedisClient('redis://127.0.0.1:6379', 'workflow-test');
 const tokenCounter = createTokenCounter({ maxThreads: 1 });
@@ -48,6 +49,7 @@ let config: ReturnType<typeof loadConfig>;
 const taskQueue = `workflow-test-${randomUUID().slice(0, 8)}`;
 const failingQueue = `${taskQueue}-failing-save`;
 const crashingQueue = `${taskQueue}-crash-after-close`;
+const titleFailsQueue = `${taskQueue}-title-fails`;
 
 beforeAll(async () => {
   environment = await createLocalTestEnvironment();
@@ -84,13 +86,29 @@ beforeAll(async () => {
     maxHeartbeatThrottleInterval: '1 second',
     ...workflowSource,
   });
-  running = Promise.all([worker.run(), failingWorker.run(), crashingWorker.run()]).then(() => undefined);
+  // The title call inside streamTurn fails (the title model down for a moment).
+  titleFailsWorker = await Worker.create({
+    connection: environment.nativeConnection,
+    taskQueue: titleFailsQueue,
+    activities: {
+      ...activities,
+      streamTurn: createStreamTurn(deps, {
+        title: async () => {
+          throw new Error('title model unavailable');
+        },
+      }),
+    },
+    maxHeartbeatThrottleInterval: '1 second',
+    ...workflowSource,
+  });
+  running = Promise.all([worker.run(), failingWorker.run(), crashingWorker.run(), titleFailsWorker.run()]).then(() => undefined);
 });
 
 afterAll(async () => {
   worker.shutdown();
   failingWorker.shutdown();
   crashingWorker.shutdown();
+  titleFailsWorker.shutdown();
   await running;
   await environment.teardown();
   await provider.close();
@@ -143,8 +161,8 @@ describe('chatWorkflow', () => {
 
     const history = await handle.fetchHistory();
     const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    // One activity for the turn (it saved the request and closed the run), then the title.
-    assert.deepEqual(activityTypes, ['streamTurn', 'generateTitle']);
+    // One activity for the turn: it saved the request, closed the run and titled the conversation.
+    assert.deepEqual(activityTypes, ['streamTurn']);
     const conversation = await mongoose.connection.db!.collection('conversations').findOne({ conversationId: run.conversationId });
     assert.ok(conversation?.title && conversation.title !== 'New Chat', `titled: ${conversation?.title}`);
     const request = await Message.findOne({ messageId: run.userMessage!.messageId }).lean<{ text: string }>();
@@ -208,6 +226,17 @@ describe('chatWorkflow', () => {
     const history = await handle.fetchHistory();
     const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     assert.deepEqual(activityTypes, ['streamTurn', 'finishRun']);
+  });
+
+  test('the title fails inside the turn: the background activity titles the conversation', async () => {
+    const run = await input('title fails [tokens=10]');
+    const handle = await environment.client.workflow.start(chatWorkflow, { workflowId: `chat-${run.responseMessageId}`, taskQueue: titleFailsQueue, args: [run] });
+    assert.deepEqual(await handle.result(), { status: 'completed', finishReason: 'stop' });
+    const history = await handle.fetchHistory();
+    const activityTypes = (history.events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(activityTypes, ['streamTurn', 'generateTitle']);
+    const conversation = await mongoose.connection.db!.collection('conversations').findOne({ conversationId: run.conversationId });
+    assert.ok(conversation?.title && conversation.title !== 'New Chat', `titled: ${conversation?.title}`);
   });
 
   test('the worker is lost after streamTurn closed the run: the retry finds it closed, nothing is streamed or saved twice, the title follows', async () => {

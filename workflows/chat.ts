@@ -38,22 +38,25 @@ async function generateTitle(input: ChatRunInput, background: ReturnType<typeof 
 }
 
 /**
- * The turn as one activity (streamTurn: save the request beside the reply, stream it, close the run), and
- * finishRun only when that activity did not close the run: it failed, was cancelled, or could not save or
- * close (then finishRun does, with the database retries). RunClosed means an earlier attempt of streamTurn
- * closed the run and its worker died before reporting it: finishRun then only reads the saved reply back.
+ * The turn as one activity (streamTurn: save the request beside the reply, stream it, close the run, title a
+ * new conversation), and finishRun only when that activity did not close the run: it failed, was cancelled,
+ * or could not save or close (then finishRun does, with the database retries). RunClosed means an earlier
+ * attempt of streamTurn closed the run and its worker died before reporting it: finishRun then only reads
+ * the saved reply back. A title streamTurn did not make comes from the background activity, as before.
  */
 async function turnInOneActivity(input: ChatRunInput): Promise<ReplyOutcome> {
   const { model, closer, background } = activitiesFor(input);
   const llm = proxyActivities<Activities>({ ...modelCall, summary: `save the request, stream the reply from ${model}, close the run` });
   let outcome: ReplyOutcome;
   let replyExcerpt: string | undefined;
+  let title: string | undefined;
   let closed = false;
   try {
     const result = await llm.streamTurn(input);
     outcome = { status: 'completed', finishReason: result.finishReason };
     closed = result.closed;
     replyExcerpt = result.replyExcerpt;
+    title = result.title;
   } catch (error) {
     const cause = activityCause(error);
     if (isCancellation(error)) outcome = { status: 'aborted' };
@@ -65,7 +68,9 @@ async function turnInOneActivity(input: ChatRunInput): Promise<ReplyOutcome> {
   }
   await CancellationScope.nonCancellable(async () => {
     if (!closed) replyExcerpt = (await closer.finishRun(input, outcome, { requestSaved: false }))?.replyExcerpt;
-    if (outcome.status === 'completed' && input.generateTitle) await generateTitle(input, background, replyExcerpt);
+    if (outcome.status !== 'completed' || !input.generateTitle) return;
+    if (title !== undefined) upsertMemo({ title });
+    else await generateTitle(input, background, replyExcerpt);
   });
   return outcome;
 }

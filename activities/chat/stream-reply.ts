@@ -27,51 +27,71 @@ export interface StreamReplyResult {
  * the saved reply. LibreChat's client has no "reset" event, so nothing shown is ever taken back.
  */
 export function createStreamReply(deps: ChatActivityDependencies) {
-  return async function streamReply(input: ChatRunInput): Promise<StreamReplyResult> {
-    const context = Context.current();
-    const { endpoint, provider } = await runEndpoint(deps, input);
-    const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
-
-    const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
-    const writer = await openRunWriter({
-      redis: deps.redis,
-      keys: deps.keys,
-      runs: deps.runs,
-      input,
-      owner: `${execution.runId}:${context.info.attempt}`,
-      workflowId: execution.workflowId,
-      lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds),
-      redisOutageToleranceMs: deps.redisOutageToleranceMs,
-      previous,
-      log: context.log,
-    });
-    const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
-    try {
-      const stepId = messageStepId(input.responseMessageId);
-      const alreadyStreamed = foldReply(writer.events.map((item) => item.event)).text;
-      if (context.info.attempt > 1) context.log.info('continuing the reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
-      const step: StepEvent = { type: 'step', stepId, runId: input.responseMessageId, index: 0, kind: 'message' };
-      // Nothing can depend on the prompt to announce the step: write it while the prompt is built (time to first token).
-      const stepWritten = writer.events.some((item) => item.event.type === 'step') ? Promise.resolve() : writer.append(step);
-      stepWritten.catch(() => undefined);
-
-      const messages: PromptMessage[] = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
-      messages.push(...continuationMessages((input.continuedText ?? '') + alreadyStreamed, provider.continuation));
-      await stepWritten;
-
-      // Deltas are spaced further apart as the stream nears its cap (it is never trimmed: a reply keeps its beginning).
-      const spacing = () => (writer.lastSeq > deps.streamMaxLength * 0.8 ? Math.max(2000, deps.streamFlushIntervalMs) : deps.streamFlushIntervalMs);
-      const deltas = createCoalescingWriter(async (segments) => {
-        for (const segment of segments) await writer.append({ type: segment.kind, stepId, text: segment.text });
-      }, { minIntervalMs: spacing });
-
-      const chunks = withIdleTimeout(
-        (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal }),
-        { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
-      );
-      return await relayProviderStream(chunks, { deltas, writer, signal: context.cancellationSignal });
-    } finally {
-      clearInterval(heartbeat);
-    }
-  };
+  return (input: ChatRunInput): Promise<StreamReplyResult> => streamReplyWith(deps, input);
 }
+
+export interface StreamReplyHooks {
+  /** Called once the provider's first chunk has been handed to the stream writer (streamTurn saves the request then). */
+  afterFirstChunk?: () => void;
+}
+
+/** Calls `after` once the consumer has taken the first item (and asks for the next). */
+async function* afterFirst<T>(items: AsyncIterable<T>, after: () => void): AsyncIterable<T> {
+  let first = true;
+  for await (const item of items) {
+    yield item;
+    if (first) {
+      first = false;
+      after();
+    }
+  }
+}
+
+export async function streamReplyWith(deps: ChatActivityDependencies, input: ChatRunInput, hooks: StreamReplyHooks = {}): Promise<StreamReplyResult> {
+  const context = Context.current();
+  const { endpoint, provider } = await runEndpoint(deps, input);
+  const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
+
+  const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
+  const writer = await openRunWriter({
+    redis: deps.redis,
+    keys: deps.keys,
+    runs: deps.runs,
+    input,
+    owner: `${execution.runId}:${context.info.attempt}`,
+    workflowId: execution.workflowId,
+    lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds),
+    redisOutageToleranceMs: deps.redisOutageToleranceMs,
+    previous,
+    log: context.log,
+  });
+  const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
+  try {
+    const stepId = messageStepId(input.responseMessageId);
+    const alreadyStreamed = foldReply(writer.events.map((item) => item.event)).text;
+    if (context.info.attempt > 1) context.log.info('continuing the reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
+    const step: StepEvent = { type: 'step', stepId, runId: input.responseMessageId, index: 0, kind: 'message' };
+    // Nothing can depend on the prompt to announce the step: write it while the prompt is built (time to first token).
+    const stepWritten = writer.events.some((item) => item.event.type === 'step') ? Promise.resolve() : writer.append(step);
+    stepWritten.catch(() => undefined);
+
+    const messages: PromptMessage[] = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
+    messages.push(...continuationMessages((input.continuedText ?? '') + alreadyStreamed, provider.continuation));
+    await stepWritten;
+
+    // Deltas are spaced further apart as the stream nears its cap (it is never trimmed: a reply keeps its beginning).
+    const spacing = () => (writer.lastSeq > deps.streamMaxLength * 0.8 ? Math.max(2000, deps.streamFlushIntervalMs) : deps.streamFlushIntervalMs);
+    const deltas = createCoalescingWriter(async (segments) => {
+      for (const segment of segments) await writer.append({ type: segment.kind, stepId, text: segment.text });
+    }, { minIntervalMs: spacing });
+
+    const chunks = withIdleTimeout(
+      (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal }),
+      { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
+    );
+    return await relayProviderStream(hooks.afterFirstChunk ? afterFirst(chunks, hooks.afterFirstChunk) : chunks, { deltas, writer, signal: context.cancellationSignal });
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+

@@ -6,7 +6,11 @@ export async function maxActivityAttempt(workflowId: string): Promise<number> {
   const environment = testEnvironment();
   const { client, connection } = createTemporalClient(environment.TEMPORAL_ADDRESS!, 'default');
   try {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const handle = client.workflow.getHandle(workflowId);
+    // An activity's started event (with its attempt) is written when the activity ends, and a chat turn's
+    // client gets its final event from inside the activity: wait for the run to end first.
+    await handle.result().catch(() => undefined);
+    const history = await handle.fetchHistory();
     return Math.max(0, ...(history.events ?? []).map((event) => event.activityTaskStartedEventAttributes?.attempt ?? 0));
   } finally {
     await connection.close();
