@@ -72,8 +72,11 @@ async function measureTimeToFirstToken(baseUrl: string, token: string, direct: O
     const directSamples: number[] = [];
     const durachatSamples: number[] = [];
     const runCpu: Array<ReturnType<typeof stackCpuUsed>> = [];
+    // --pause-ms: a pause before each round, so a round does not overlap the previous run's tail (its title).
+    const pauseMs = Number(argument('pause-ms', '0'));
     for (let round = 0; round < Math.max(ttftRounds, concurrency === 1 ? 30 : ttftRounds); round += 1) {
       directSamples.push(...(await inParallel(concurrency, (index) => directChat(direct, `ttft ${round}-${index} [tokens=100]`))).map((sample) => sample.ttftMs));
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       const before = stackCpuSnapshot(children);
       durachatSamples.push(...(await inParallel(concurrency, (index) => durachatChat(baseUrl, token, `ttft ${round}-${index} [tokens=100]`))).map((sample) => sample.ttftMs));
       // Title generation runs after the final event: its CPU lands in the next round's window (and the provider's share includes it).

@@ -11,6 +11,7 @@ test('pokes during a wake-up fold into one more; stopping waits for the one unde
   const sent: number[] = [];
   let release!: () => void;
   const capture = {
+    wakeDelayMs: 0,
     wakeUp: async () => {
       sent.push(Date.now());
       await new Promise<void>((resolve) => (release = resolve));
@@ -42,7 +43,7 @@ test('pokes during a wake-up fold into one more; stopping waits for the one unde
 
 test('a wake-up waiting for its turn is cancelled by stop, which then does not wait', async () => {
   const sent: number[] = [];
-  const capture = { wakeUp: async () => void sent.push(Date.now()) };
+  const capture = { wakeDelayMs: 0, wakeUp: async () => void sent.push(Date.now()) };
   configureSearchChangeCapture(capture);
   wakeSearchIndexer();
   await sleep(10);
@@ -50,4 +51,21 @@ test('a wake-up waiting for its turn is cancelled by stop, which then does not w
   await stopSearchChangeCapture(capture);
   await sleep(300);
   assert.equal(sent.length, 1);
+});
+
+test('a change wakes the indexer after the delay, not at once; changes during the wait fold into that one wake-up', async () => {
+  const sent: number[] = [];
+  const capture = { wakeDelayMs: 300, wakeUp: async () => void sent.push(Date.now()) };
+  configureSearchChangeCapture(capture);
+  const first = Date.now();
+  wakeSearchIndexer();
+  await sleep(150);
+  for (let poke = 0; poke < 5; poke += 1) wakeSearchIndexer();
+  assert.equal(sent.length, 0, 'nothing sent during the delay');
+  await sleep(300);
+  assert.equal(sent.length, 1, 'one wake-up for all six changes');
+  assert.ok(sent[0]! - first >= 290, `sent ${sent[0]! - first} ms after the first change`);
+  await sleep(400);
+  assert.equal(sent.length, 1, 'changes recorded before the signal need no second one');
+  await stopSearchChangeCapture(capture);
 });

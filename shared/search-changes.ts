@@ -20,6 +20,8 @@ import { SearchOutbox, type SearchChange, type SearchChangeKind } from './models
 export interface SearchChangeCapture {
   /** Signals the indexer workflow (signal-with-start); awaited by nobody, its failure only logged. */
   wakeUp?: () => Promise<unknown>;
+  /** How long a wake-up waits after the first change (default WAKE_DELAY_MS); tests set 0. */
+  wakeDelayMs?: number;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -31,6 +33,8 @@ let wakeAgain = false;
  */
 let pendingWake: { done: Promise<void>; settle: () => void } | undefined;
 let wakeTimer: NodeJS.Timeout | undefined;
+/** Whether the pending wake-up's signal has been sent (a poke then needs one more) or still waits (it folds in). */
+let wakeSent = false;
 
 const OUTBOX_INSERT_BATCH = 1000;
 
@@ -75,12 +79,24 @@ function warn(message: string, error?: unknown) {
 const WAKE_INTERVAL_MS = 250;
 let lastWakeAt = 0;
 
+/**
+ * A change wakes the indexer this long after it, not at once. Most changes are a reply's end (the request,
+ * the reply, the title), and the indexing they cause (a signal, workflow tasks, an outbox drain, engine
+ * upserts) landed exactly when a user's next message was starting: on `npm start`'s stack, chats sent back to
+ * back had 35 ms added to their time to first token without search and 68 ms with it (bench/README.md,
+ * "One activity per turn"). A second is a small part of the indexing lag users see, and changes during the
+ * wait fold into the same wake-up.
+ */
+export const WAKE_DELAY_MS = 1000;
+
 /** At most one wake-up in flight per process, at most one per WAKE_INTERVAL_MS; pokes meanwhile fold into one more. */
 export function wakeSearchIndexer(): void {
   const wakeUp = capture?.wakeUp;
   if (!wakeUp) return;
   if (pendingWake) {
-    wakeAgain = true;
+    // A wake-up still waiting covers this change (it was recorded before the signal goes); one already sent
+    // may have been drained before it, so one more follows.
+    if (wakeSent) wakeAgain = true;
     return;
   }
   let resolve!: () => void;
@@ -92,8 +108,10 @@ export function wakeSearchIndexer(): void {
     },
   };
   pendingWake = wake;
+  wakeSent = false;
   const send = () => {
     wakeTimer = undefined;
+    wakeSent = true;
     lastWakeAt = Date.now();
     wakeUp()
       .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
@@ -105,8 +123,8 @@ export function wakeSearchIndexer(): void {
         }
       });
   };
-  const wait = Math.max(0, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
-  if (wait === 0) send();
+  const wait = Math.max(capture?.wakeDelayMs ?? WAKE_DELAY_MS, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
+  if (wait <= 0) send();
   else {
     wakeTimer = setTimeout(send, wait);
     wakeTimer.unref();
