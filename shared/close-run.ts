@@ -31,7 +31,7 @@ const TITLE_EXCERPT_CHARS = 2000;
  * tells them (final or error event), frees the user's slot and lets the stream expire.
  *
  * The fence is closed first, so nothing can be appended once the reply is read back. Idempotent: a second
- * call finds the end event written and only saves the same documents again.
+ * call finds the end event written and changes nothing (it returns the saved reply's start for the title).
  */
 export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, outcome: ReplyOutcome, options: { requestSaved?: boolean } = {}): Promise<{ replyExcerpt: string }> {
   const streamKey = deps.keys.chatStream(input.streamId);
@@ -40,6 +40,14 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
   const last = items.at(-1);
   const events: RunEvent[] = items.map((item) => item.event);
   const folded = foldReply(events, { prefixText: input.continuedText });
+  if (endsRun(last)) {
+    // Closed before (an earlier attempt of the turn, finishRun, or the sweeper): everything up to the end
+    // event was done then (it is written last but the search changes), so nothing is saved again; saving
+    // again with this call's outcome could only be worse (a retry knows less: a finish reason, an error).
+    await recordSearchChanges([messageChange(input.userId, input.responseMessageId), conversationChange(input.userId, input.conversationId)]);
+    const saved = (last!.event as { responseMessage?: Record<string, unknown> }).responseMessage;
+    return { replyExcerpt: String(saved?.text ?? folded.text).slice(0, TITLE_EXCERPT_CHARS) };
+  }
   const failed = outcome.status === 'error';
   const isContinuation = input.continuedText !== undefined;
   // A failed continuation keeps the good reply it continued (with whatever was added): only a reply that
@@ -91,29 +99,27 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
   // The run is marked ended before its end event is written: a client that checks the run's status when
   // the end event arrives (LibreChat's newest client does) must already find it inactive.
   await deps.runs.complete(input, outcome.status);
-  if (!endsRun(last)) {
-    const seq = (last?.seq ?? 1) + 1;
-    if (failed) {
-      const message = outcome.errorMessage ?? 'Something went wrong.';
-      await appendUnfenced(deps.redis, streamKey, { seq, event: { type: 'error', message, conversationId: input.conversationId, responseMessage: publicDocument(responseMessage) } }, deps.streamTtlSeconds);
-    } else {
-      await appendUnfenced(
-        deps.redis,
-        streamKey,
-        {
-          seq,
-          event: {
-            type: 'final',
-            ...(outcome.status === 'aborted' ? { aborted: true } : {}),
-            conversation: conversation ? publicDocument(conversation) : { conversationId: input.conversationId },
-            title: (conversation?.title as string | undefined) ?? 'New Chat',
-            requestMessage: requestMessage ? publicDocument(requestMessage) : undefined,
-            responseMessage: publicDocument(responseMessage),
-          },
+  const seq = (last?.seq ?? 1) + 1;
+  if (failed) {
+    const message = outcome.errorMessage ?? 'Something went wrong.';
+    await appendUnfenced(deps.redis, streamKey, { seq, event: { type: 'error', message, conversationId: input.conversationId, responseMessage: publicDocument(responseMessage) } }, deps.streamTtlSeconds);
+  } else {
+    await appendUnfenced(
+      deps.redis,
+      streamKey,
+      {
+        seq,
+        event: {
+          type: 'final',
+          ...(outcome.status === 'aborted' ? { aborted: true } : {}),
+          conversation: conversation ? publicDocument(conversation) : { conversationId: input.conversationId },
+          title: (conversation?.title as string | undefined) ?? 'New Chat',
+          requestMessage: requestMessage ? publicDocument(requestMessage) : undefined,
+          responseMessage: publicDocument(responseMessage),
         },
-        deps.streamTtlSeconds,
-      );
-    }
+      },
+      deps.streamTtlSeconds,
+    );
   }
 
   // Recorded after the end event, so the reply's last event never waits for the search outbox; a crash

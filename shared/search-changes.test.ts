@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'vitest';
 import { configureSearchChangeCapture, stopSearchChangeCapture, wakeSearchIndexer } from './search-changes.ts';
 
-test('pokes during a wake-up fold into one more; stopping waits for the one under way and cancels the one waiting its turn', async () => {
+test('pokes during a wake-up fold into one more; stopping waits for the one under way', async () => {
   const sent: number[] = [];
   let release!: () => void;
   const capture = {
@@ -41,16 +41,28 @@ test('pokes during a wake-up fold into one more; stopping waits for the one unde
   assert.equal(sent.length, 2);
 });
 
-test('a wake-up waiting for its turn is cancelled by stop, which then does not wait', async () => {
+test('a wake-up waiting for its turn is sent at stop, at once, and stop waits for it', async () => {
   const sent: number[] = [];
-  const capture = { wakeDelayMs: 0, wakeUp: async () => void sent.push(Date.now()) };
+  let finishedSending = false;
+  const capture = {
+    wakeDelayMs: 0,
+    wakeUp: async () => {
+      sent.push(Date.now());
+      await sleep(50);
+      finishedSending = true;
+    },
+  };
   configureSearchChangeCapture(capture);
   wakeSearchIndexer();
-  await sleep(10);
+  await sleep(100);
   wakeSearchIndexer(); // within 250 ms of the first: waits for its turn
+  const stopAt = Date.now();
   await stopSearchChangeCapture(capture);
+  assert.equal(sent.length, 2, 'the waiting wake-up was sent, not dropped');
+  assert.ok(sent[1]! - stopAt < 50, 'sent at stop, not at its turn');
+  assert.equal(finishedSending, true, 'stop returned after the signal finished');
   await sleep(300);
-  assert.equal(sent.length, 1);
+  assert.equal(sent.length, 2);
 });
 
 test('a change wakes the indexer after the delay, not at once; changes during the wait fold into that one wake-up', async () => {

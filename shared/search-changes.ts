@@ -33,6 +33,8 @@ let wakeAgain = false;
  */
 let pendingWake: { done: Promise<void>; settle: () => void } | undefined;
 let wakeTimer: NodeJS.Timeout | undefined;
+/** Sends the wake-up waiting for its turn (stop flushes it). */
+let sendPending: (() => void) | undefined;
 /** Whether the pending wake-up's signal has been sent (a poke then needs one more) or still waits (it folds in). */
 let wakeSent = false;
 
@@ -52,10 +54,11 @@ export async function stopSearchChangeCapture(options: SearchChangeCapture): Pro
     capture = undefined;
     wakeAgain = false;
     if (wakeTimer) {
-      // Stopped before its turn: nothing is sent.
+      // Waiting for its turn: sent now, while the caller's connection is still open (it covers changes
+      // recorded up to a second ago, which would otherwise wait for the indexer's own polling).
       clearTimeout(wakeTimer);
       wakeTimer = undefined;
-      pendingWake?.settle();
+      sendPending?.();
     }
   }
   // Waited for whoever closes: the wake-up under way may have been sent through this caller's connection.
@@ -111,6 +114,7 @@ export function wakeSearchIndexer(): void {
   wakeSent = false;
   const send = () => {
     wakeTimer = undefined;
+    sendPending = undefined;
     wakeSent = true;
     lastWakeAt = Date.now();
     wakeUp()
@@ -128,6 +132,7 @@ export function wakeSearchIndexer(): void {
   else {
     wakeTimer = setTimeout(send, wait);
     wakeTimer.unref();
+    sendPending = send;
   }
 }
 

@@ -46,7 +46,9 @@ export async function titleConversation(deps: ChatActivityDependencies, input: C
   const title = completion.text.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
   await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId, title: 'New Chat' }, { $set: { title } });
   await recordSearchChanges([conversationChange(input.userId, input.conversationId)]);
-  await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS);
+  // The cache only serves the client's gen_title poll (it falls back to the conversation): its failure must not
+  // make a retry generate a second, different title for the memo.
+  await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS).catch(() => undefined);
   return title;
 }
 

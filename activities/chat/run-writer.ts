@@ -12,6 +12,8 @@ import { appendFenced, claimFence, parseEntries, rebuildStream } from '../../sha
  */
 export interface AttemptProgress {
   entries: Array<[number, 't' | 'r', string] | [number, 'e', RunEvent]>;
+  /** The reply streamed whole with this finish reason (a chat turn saving and closing): a retry calls no model. */
+  ended?: string;
 }
 
 export function encodeProgress(events: readonly SequencedEvent[], stepId: string): AttemptProgress {

@@ -30,9 +30,15 @@ export function createStreamReply(deps: ChatActivityDependencies) {
   return (input: ChatRunInput): Promise<StreamReplyResult> => streamReplyWith(deps, input);
 }
 
-export interface StreamReplyHooks {
+export interface StreamReplyHooks<R> {
   /** Called once the provider's first chunk has been handed to the stream writer (streamTurn saves the request then). */
   afterFirstChunk?: () => void;
+  /**
+   * Runs once the reply has streamed whole, still heartbeating (streamTurn saves and closes the run here);
+   * its result is the activity's. The heartbeat then says the reply ended, so a retry (this work outlasting
+   * the heartbeat timeout, or the worker dying) does not call the model again: it goes straight here.
+   */
+  afterStream?: (result: StreamReplyResult) => Promise<R>;
 }
 
 /** Calls `after` once the consumer has taken the first item (and asks for the next). */
@@ -47,7 +53,7 @@ async function* afterFirst<T>(items: AsyncIterable<T>, after: () => void): Async
   }
 }
 
-export async function streamReplyWith(deps: ChatActivityDependencies, input: ChatRunInput, hooks: StreamReplyHooks = {}): Promise<StreamReplyResult> {
+export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityDependencies, input: ChatRunInput, hooks: StreamReplyHooks<R> = {}): Promise<R> {
   const context = Context.current();
   const { endpoint, provider } = await runEndpoint(deps, input);
   const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
@@ -65,8 +71,19 @@ export async function streamReplyWith(deps: ChatActivityDependencies, input: Cha
     previous,
     log: context.log,
   });
-  const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
+  let ended = hooks.afterStream ? previous?.ended : undefined;
+  const progress = (): AttemptProgress => (ended === undefined ? writer.progress() : { ...writer.progress(), ended });
+  const heartbeat = setInterval(() => context.heartbeat(progress()), HEARTBEAT_INTERVAL_MS);
+  const finish = async (result: StreamReplyResult): Promise<R> => {
+    ended = result.finishReason;
+    context.heartbeat(progress());
+    return hooks.afterStream ? hooks.afterStream(result) : (result as R);
+  };
   try {
+    if (ended !== undefined) {
+      context.log.info('the reply had streamed whole before this attempt: finishing it without the model', { streamId: input.streamId });
+      return await finish({ finishReason: ended });
+    }
     const stepId = messageStepId(input.responseMessageId);
     const alreadyStreamed = foldReply(writer.events.map((item) => item.event)).text;
     if (context.info.attempt > 1) context.log.info('continuing the reply after a failed attempt', { streamId: input.streamId, alreadyStreamedChars: alreadyStreamed.length });
@@ -89,7 +106,7 @@ export async function streamReplyWith(deps: ChatActivityDependencies, input: Cha
       (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal }),
       { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
     );
-    return await relayProviderStream(hooks.afterFirstChunk ? afterFirst(chunks, hooks.afterFirstChunk) : chunks, { deltas, writer, signal: context.cancellationSignal });
+    return await finish(await relayProviderStream(hooks.afterFirstChunk ? afterFirst(chunks, hooks.afterFirstChunk) : chunks, { deltas, writer, signal: context.cancellationSignal }));
   } finally {
     clearInterval(heartbeat);
   }

@@ -1,0 +1,107 @@
+/**
+ * streamTurn's retry after the reply had streamed whole (its heartbeat said `ended`: the worker died, or saving
+ * and closing outlasted the heartbeat timeout): no model call, the run is saved and closed with the finish
+ * reason the first attempt had; and closeRun called again after the end event changes nothing. Real Redis,
+ * FerretDB and fake provider; the activity runs in the Temporal SDK's activity test environment.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import mongoose from 'mongoose';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, test } from 'vitest';
+import type { ChatRunInput } from '../../shared/chat-run.ts';
+import { closeRun } from '../../shared/close-run.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { connectDatabase } from '../../shared/database.ts';
+import { Message, ROOT_PARENT_MESSAGE_ID } from '../../shared/models/index.ts';
+import { createRedisClient } from '../../shared/redis-client.ts';
+import { createRedisKeys } from '../../shared/redis-keys.ts';
+import { messageStepId } from '../../shared/run-events.ts';
+import { appendUnfenced, readEvents } from '../../shared/run-stream.ts';
+import { testActivityDependencies } from '../../test/helpers/activity-dependencies.ts';
+import { cleanUpTestData, testEnvironment } from '../../test/helpers/test-app.ts';
+import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
+import { createTokenCounter } from '../../workers/token-counter.ts';
+import { createStreamTurn } from './stream-turn.ts';
+
+const redis = createRedisClient('redis://127.0.0.1:6379', 'stream-turn-test');
+const tokenCounter = createTokenCounter({ maxThreads: 1 });
+let provider: FakeProvider;
+let config: ReturnType<typeof loadConfig>;
+let deps: ReturnType<typeof testActivityDependencies>;
+
+beforeAll(async () => {
+  provider = await startFakeProvider();
+  config = loadConfig(testEnvironment({ DEMO_PROVIDER_URL: provider.url }));
+  await connectDatabase(config.MONGO_URI);
+  deps = testActivityDependencies({ redis, config, tokenCounter, streamMaxLength: 1000 });
+});
+
+afterAll(async () => {
+  await provider.close();
+  await tokenCounter.close();
+  await redis.quit();
+  if (mongoose.connection.readyState === 1) await cleanUpTestData(config);
+});
+
+/** A run whose first attempt streamed `text` whole (created, step, text events in Redis), as it left them. */
+async function streamedRun(text: string): Promise<{ run: ChatRunInput; streamKey: string }> {
+  const userMessageId = randomUUID();
+  const streamId = randomUUID();
+  const conversationId = randomUUID();
+  const responseMessageId = randomUUID();
+  const created = { type: 'created' as const, streamId, conversationId, responseMessageId, message: { messageId: userMessageId, text: 'the question' } };
+  const streamKey = createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(streamId);
+  const stepId = messageStepId(responseMessageId);
+  await appendUnfenced(redis, streamKey, { seq: 1, event: created }, 120);
+  await appendUnfenced(redis, streamKey, { seq: 2, event: { type: 'step', stepId, runId: responseMessageId, index: 0, kind: 'message' } }, 120);
+  await appendUnfenced(redis, streamKey, { seq: 3, event: { type: 'text', stepId, text } }, 120);
+  const run: ChatRunInput = {
+    streamId,
+    userId: new mongoose.Types.ObjectId().toString(),
+    conversationId,
+    isNewConversation: true,
+    endpoint: 'demo',
+    endpointType: 'custom',
+    model: 'demo-fast',
+    sender: 'Demo',
+    parameters: {},
+    userMessage: { messageId: userMessageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'the question' },
+    responseMessageId,
+    responseParentMessageId: userMessageId,
+    generateTitle: false,
+    created,
+  };
+  return { run, streamKey };
+}
+
+test('a retry after the reply streamed whole calls no model: it saves the request and reply and closes the run', async () => {
+  const { run, streamKey } = await streamedRun('A finished answer, cut at the length limit');
+  const before = provider.requestCount();
+  const environment = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { entries: [], ended: 'length' }, workflowExecution: { workflowId: `chat-${run.responseMessageId}`, runId: randomUUID() } });
+  const result = await environment.run(createStreamTurn(deps), run);
+  assert.deepEqual(result, { finishReason: 'length', closed: true, replyExcerpt: 'A finished answer, cut at the length limit' });
+  assert.equal(provider.requestCount(), before, 'no model call');
+  const events = await readEvents(redis, streamKey);
+  assert.equal(events.filter((item) => item.event.type === 'final').length, 1);
+  assert.equal(events.at(-1)!.event.type, 'final');
+  const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ text: string; finish_reason: string; unfinished: boolean }>();
+  assert.equal(reply!.text, 'A finished answer, cut at the length limit');
+  assert.equal(reply!.finish_reason, 'length');
+  assert.equal(reply!.unfinished, false);
+  assert.ok(await Message.exists({ messageId: run.userMessage!.messageId }), 'the request is saved');
+});
+
+test('closing a run again after its end event changes nothing: the retry knows less than the first close', async () => {
+  const { run, streamKey } = await streamedRun('Cut short here');
+  const closeDeps = { ...deps, countTokens: (texts: string[]) => deps.countTokens(texts) };
+  await closeRun(closeDeps, run, { status: 'completed', finishReason: 'length' });
+  const again = await closeRun(closeDeps, run, { status: 'error', errorMessage: 'a retry that knows nothing' });
+  assert.equal(again.replyExcerpt, 'Cut short here');
+  const events = await readEvents(redis, streamKey);
+  assert.deepEqual(events.map((item) => item.event.type), ['created', 'step', 'text', 'final']);
+  const reply = await Message.findOne({ messageId: run.responseMessageId }).lean<{ finish_reason: string; unfinished: boolean; error: boolean }>();
+  assert.equal(reply!.finish_reason, 'length');
+  assert.equal(reply!.unfinished, false);
+  assert.equal(reply!.error, false);
+});
