@@ -1,24 +1,44 @@
 import { Piscina } from 'piscina';
 import type { CountTokensTask } from './tasks/count-tokens.ts';
+import { createO200kCounter } from './tasks/o200k-counter.ts';
 
-/** The worker process's CPU pool; activities get `countTokens` through their factory. */
+/**
+ * Texts up to this many characters in all are counted in the calling thread: a chat turn counts the user's
+ * message and the reply (~0.1 ms per KB of text), and sending them to a pool thread cost more than counting
+ * them, and a thread of its own with its own copy of the tables (~90 MiB of RSS; bench/README.md, "Worker
+ * memory"). Longer texts (prompts with files, long histories) go to the pool, off the event loop.
+ */
+export const INLINE_MAX_CHARS = 4096;
+
+/** The worker process's token counting; activities get `countTokens` through their factory. */
 export function createTokenCounter(options: { maxThreads?: number } = {}) {
   const pool = new Piscina<CountTokensTask, number[]>({
     filename: new URL('./tasks/count-tokens.ts', import.meta.url).href,
-    minThreads: 1,
-    // One thread by default (TOKENIZER_THREADS): each thread holds its own copy of the tokenizer tables
-    // (~120 MiB RSS), and chat runs count little (a thread that fits its budget by bytes is not counted).
+    // No thread until a long text comes, and none again a minute after the last one.
+    minThreads: 0,
+    // One thread by default (TOKENIZER_THREADS): each holds its own copy of the tables.
     maxThreads: options.maxThreads ?? 1,
     idleTimeout: 60_000,
     // Task files are TypeScript: the threads load them through tsx whether or not the parent process
     // was started with it (vitest's forks are not).
     execArgv: process.execArgv.some((argument) => argument.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
   });
+  let inline: ((text: string) => number) | undefined;
+  // Built soon after start (~200 ms of CPU), not in the first chat's path.
+  const warm = setTimeout(() => (inline ??= createO200kCounter()), 0);
+  warm.unref();
   return {
-    countTokens(texts: string[], signal?: AbortSignal): Promise<number[]> {
-      return pool.run({ texts }, { signal });
+    async countTokens(texts: string[], signal?: AbortSignal): Promise<number[]> {
+      signal?.throwIfAborted();
+      const characters = texts.reduce((sum, text) => sum + text.length, 0);
+      if (characters > INLINE_MAX_CHARS) return pool.run({ texts }, { signal });
+      inline ??= createO200kCounter();
+      return texts.map(inline);
     },
-    close: () => pool.destroy(),
+    close: () => {
+      clearTimeout(warm);
+      return pool.destroy();
+    },
   };
 }
 export type TokenCounter = ReturnType<typeof createTokenCounter>;
