@@ -21,7 +21,7 @@ import { connectDatabase } from '../shared/database.ts';
 import type { EndpointsConfig, ResolvedEndpoint } from '../shared/endpoints-config.ts';
 import { loadFileEnvironment, resolveFilesConfig } from '../shared/file-config.ts';
 import { File } from '../shared/models/file.ts';
-import { ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
+import { demoTurnInput } from './helpers/chat-run-input.ts';
 import { pngBytes } from './helpers/file-fixtures.ts';
 import { cleanUpTestData, testEnvironment } from './helpers/test-app.ts';
 
@@ -44,22 +44,8 @@ afterAll(async () => {
 const endpoint = (maxContextTokens: number) => ({ name: 'demo', type: 'custom', models: ['demo-fast'], maxContextTokens }) as ResolvedEndpoint;
 
 function newMessageInput(text: string, fileIds: string[]): ChatRunInput {
-  const messageId = randomUUID();
-  return {
-    streamId: randomUUID(),
-    userId,
-    conversationId: randomUUID(),
-    isNewConversation: true,
-    endpoint: 'demo',
-    endpointType: 'custom',
-    model: 'demo-fast',
-    sender: 'Demo',
-    parameters: {},
-    userMessage: { messageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text, files: fileIds.map((file_id) => ({ file_id })) },
-    responseMessageId: randomUUID(),
-    responseParentMessageId: messageId,
-    generateTitle: false,
-  } as unknown as ChatRunInput;
+  const input = demoTurnInput(text, { userId });
+  return { ...input, userMessage: { ...input.userMessage!, files: fileIds.map((file_id) => ({ file_id })) } } as unknown as ChatRunInput;
 }
 
 async function fileRecord(fields: { filename: string; type: string; status: string; text?: string; bytes?: number; error?: string }, content?: Uint8Array) {

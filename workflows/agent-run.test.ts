@@ -18,13 +18,14 @@ import { createToolbox } from '../activities/tools/toolbox.ts';
 import { ToolUnavailableError, type RunnableTool } from '../activities/tools/tool-types.ts';
 import type { AgentRunInput } from '../shared/agent-run.ts';
 import { foldReply } from '../shared/run-content.ts';
-import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
+import { readEvents } from '../shared/run-stream.ts';
 import { loadConfig } from '../shared/config.ts';
 import { connectDatabase } from '../shared/database.ts';
-import { Message, ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
+import { Message } from '../shared/models/index.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
+import { demoTurnInput, writeCreated } from '../test/helpers/chat-run-input.ts';
 import { createLocalTestEnvironment, workflowSource } from '../test/helpers/temporal-test-environment.ts';
 import { testActivityDependencies } from '../test/helpers/activity-dependencies.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
@@ -99,32 +100,15 @@ afterAll(async () => {
 const fastPolicy = { maxDurationMs: 20_000, maximumAttempts: 2, initialIntervalMs: 100 };
 
 async function input(text: string, overrides: Partial<AgentRunInput> = {}): Promise<AgentRunInput> {
-  const userMessageId = randomUUID();
-  const streamId = randomUUID();
-  const conversationId = randomUUID();
-  const responseMessageId = randomUUID();
-  const created = { type: 'created' as const, streamId, conversationId, responseMessageId, message: { messageId: userMessageId, text } };
-  await appendUnfenced(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(streamId), { seq: 1, event: created }, 300);
-  return {
-    streamId,
-    userId: new mongoose.Types.ObjectId().toString(),
-    conversationId,
-    isNewConversation: true,
-    endpoint: 'demo',
-    endpointType: 'custom',
-    model: 'demo-fast',
-    sender: 'Test agent',
-    parameters: {},
-    userMessage: { messageId: userMessageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text },
-    responseMessageId,
-    responseParentMessageId: userMessageId,
-    generateTitle: false,
-    created,
+  const run: AgentRunInput = {
+    ...demoTurnInput(text, { sender: 'Test agent' }),
     agent: { id: 'agent_test', name: 'Test agent', instructions: 'You are a test agent.', tools: ['calculator', 'current_datetime', 'slow_tool', 'always_down', 'progress_tool'], recursionLimit: 25 },
     toolPolicies: { builtin: fastPolicy, default: fastPolicy },
     savedAs: { endpoint: 'agents', agent_id: 'agent_test', replyModel: 'agent_test' },
     ...overrides,
   };
+  await writeCreated(redis, config.REDIS_KEY_PREFIX, run, 300);
+  return run;
 }
 
 const streamKey = (run: AgentRunInput) => createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(run.streamId);

@@ -18,14 +18,15 @@ import { createActivities } from '../activities/index.ts';
 import { createStreamTurn } from '../activities/chat/stream-turn.ts';
 import type { ChatRunInput } from '../shared/chat-run.ts';
 import { foldReply } from '../shared/run-content.ts';
-import { appendUnfenced, readEvents } from '../shared/run-stream.ts';
+import { readEvents } from '../shared/run-stream.ts';
 import type { SequencedEvent } from '../shared/run-events.ts';
 import { loadConfig } from '../shared/config.ts';
 import { connectDatabase } from '../shared/database.ts';
-import { Message, ROOT_PARENT_MESSAGE_ID } from '../shared/models/index.ts';
+import { Message } from '../shared/models/index.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { cleanUpTestData, testEnvironment } from '../test/helpers/test-app.ts';
+import { demoTurnInput, writeCreated } from '../test/helpers/chat-run-input.ts';
 import { createLocalTestEnvironment, workflowSource } from '../test/helpers/temporal-test-environment.ts';
 import { testActivityDependencies } from '../test/helpers/activity-dependencies.ts';
 import { startFakeProvider, type FakeProvider } from '../workers/demo-provider/openai-compatible-server.ts';
@@ -122,29 +123,9 @@ const readAllEntries = (client: typeof redis, key: string) => readEvents(client,
 
 /** A run's input, with its `created` event written as the API does before it starts the workflow. */
 async function input(text: string, overrides: Partial<ChatRunInput> = {}): Promise<ChatRunInput> {
-  const userMessageId = randomUUID();
-  const streamId = randomUUID();
-  const conversationId = randomUUID();
-  const responseMessageId = overrides.responseMessageId ?? randomUUID();
-  const created = { type: 'created' as const, streamId, conversationId, responseMessageId, message: { messageId: userMessageId, text } };
-  await appendUnfenced(redis, createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(streamId), { seq: 1, event: created }, 120);
-  return {
-    streamId,
-    userId: new mongoose.Types.ObjectId().toString(),
-    conversationId,
-    isNewConversation: true,
-    endpoint: 'demo',
-    endpointType: 'custom',
-    model: 'demo-fast',
-    sender: 'Demo',
-    parameters: {},
-    userMessage: { messageId: userMessageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text },
-    responseMessageId,
-    responseParentMessageId: userMessageId,
-    generateTitle: true,
-    created,
-    ...overrides,
-  };
+  const run = demoTurnInput(text, { generateTitle: true, ...overrides });
+  await writeCreated(redis, config.REDIS_KEY_PREFIX, run, 120);
+  return run;
 }
 
 describe('chatWorkflow', () => {

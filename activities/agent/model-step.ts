@@ -6,7 +6,7 @@ import type { RunEvent } from '../../shared/run-events.ts';
 import { buildPrompt, outputBudget } from '../chat/build-prompt.ts';
 import { createCoalescingWriter, type DeltaKind } from '../chat/coalescing-writer.ts';
 import { relayProviderStream } from '../chat/relay-provider-stream.ts';
-import { openRunWriter, type AttemptProgress } from '../chat/run-writer.ts';
+import { openAttemptWriter } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
 import { runEndpoint } from '../providers/run-endpoint.ts';
@@ -67,19 +67,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
     const context = Context.current();
     const { stepNumber } = request;
     const { endpoint, provider } = await runEndpoint(deps, input);
-    const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
-    const writer = await openRunWriter({
-      redis: deps.redis,
-      keys: deps.keys,
-      runs: deps.runs,
-      input,
-      owner: `${execution.runId}:${stepNumber}:${context.info.attempt}`,
-      workflowId: execution.workflowId,
-      lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS),
-      redisOutageToleranceMs: deps.redisOutageToleranceMs,
-      previous: context.info.heartbeatDetails as AttemptProgress | undefined,
-      log: context.log,
-    });
+    const writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS), step: stepNumber });
     const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
     try {
       const earlierItems = writer.events.filter((item) => belongsToStep(item.event, input.responseMessageId, stepNumber));

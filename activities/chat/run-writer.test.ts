@@ -12,6 +12,7 @@ import { foldReply } from '../../shared/run-content.ts';
 import { messageStepId } from '../../shared/run-events.ts';
 import { createRunRegistry } from '../../shared/run-registry.ts';
 import { readEvents } from '../../shared/run-stream.ts';
+import { demoTurnInput } from '../../test/helpers/chat-run-input.ts';
 import { encodeProgress, openRunWriter } from './run-writer.ts';
 
 const redis = createRedisClient('redis://127.0.0.1:6379', 'run-writer-test');
@@ -26,25 +27,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function runInput(): ChatRunInput {
-  const streamId = randomUUID();
-  const responseMessageId = randomUUID();
-  return {
-    streamId,
-    userId: 'user-1',
-    conversationId: randomUUID(),
-    isNewConversation: true,
-    endpoint: 'demo',
-    endpointType: 'custom',
-    model: 'demo-fast',
-    sender: 'Demo',
-    parameters: {},
-    responseMessageId,
-    responseParentMessageId: randomUUID(),
-    generateTitle: false,
-    created: { type: 'created', streamId, conversationId: 'c', responseMessageId, message: { text: 'hi' } },
-  };
-}
+const runInput = (): ChatRunInput => demoTurnInput('hi', { userId: 'user-1' });
 
 const open = (input: ChatRunInput, owner: string, previous?: ReturnType<typeof encodeProgress>) =>
   openRunWriter({ redis, keys, runs, input, owner, workflowId: `chat-${input.responseMessageId}`, lifetimeSeconds: 120, redisOutageToleranceMs: 2000, previous, log: silentLog });

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
@@ -168,3 +168,29 @@ export async function openRunWriter(options: RunWriterOptions) {
 
 
 export type RunWriter = Awaited<ReturnType<typeof openRunWriter>>;
+
+/**
+ * The run writer of the activity attempt running now (a chat reply, an agent's model step): fenced by the
+ * workflow run, the step (when given) and the attempt, and rebuilt from the previous attempt's heartbeat
+ * when Redis lost the stream.
+ */
+export function openAttemptWriter(
+  deps: { redis: Redis; keys: RedisKeys; runs: RunRegistry; redisOutageToleranceMs: number },
+  input: RunWriterOptions['input'],
+  options: { lifetimeSeconds: number; step?: number },
+) {
+  const context = Context.current();
+  const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
+  return openRunWriter({
+    redis: deps.redis,
+    keys: deps.keys,
+    runs: deps.runs,
+    input,
+    owner: [execution.runId, ...(options.step !== undefined ? [options.step] : []), context.info.attempt].join(':'),
+    workflowId: execution.workflowId,
+    lifetimeSeconds: options.lifetimeSeconds,
+    redisOutageToleranceMs: deps.redisOutageToleranceMs,
+    previous: context.info.heartbeatDetails as AttemptProgress | undefined,
+    log: context.log,
+  });
+}

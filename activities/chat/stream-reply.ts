@@ -9,7 +9,7 @@ import { continuationMessages, type PromptMessage } from '../providers/provider.
 import { buildPrompt, outputBudget } from './build-prompt.ts';
 import { createCoalescingWriter } from './coalescing-writer.ts';
 import { relayProviderStream } from './relay-provider-stream.ts';
-import { openRunWriter, type AttemptProgress } from './run-writer.ts';
+import { openAttemptWriter, type AttemptProgress } from './run-writer.ts';
 
 /** Heartbeats come from a timer, not per token: the SDK throttles them anyway, and a per-token call costs CPU. */
 const HEARTBEAT_INTERVAL_MS = 1000;
@@ -60,19 +60,7 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
   const { endpoint, provider } = await runEndpoint(deps, input);
   const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
 
-  const execution = context.info.workflowExecution ?? { workflowId: input.streamId, runId: input.streamId };
-  const writer = await openRunWriter({
-    redis: deps.redis,
-    keys: deps.keys,
-    runs: deps.runs,
-    input,
-    owner: `${execution.runId}:${context.info.attempt}`,
-    workflowId: execution.workflowId,
-    lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds),
-    redisOutageToleranceMs: deps.redisOutageToleranceMs,
-    previous,
-    log: context.log,
-  });
+  const writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds) });
   let ended = hooks.afterStream ? previous?.ended : undefined;
   const progress = (): AttemptProgress => (ended === undefined ? writer.progress() : { ...writer.progress(), ended });
   const heartbeat = setInterval(() => context.heartbeat(progress()), HEARTBEAT_INTERVAL_MS);

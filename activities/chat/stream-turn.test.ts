@@ -13,12 +13,12 @@ import type { ChatRunInput } from '../../shared/chat-run.ts';
 import { closeRun } from '../../shared/close-run.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { connectDatabase } from '../../shared/database.ts';
-import { Message, ROOT_PARENT_MESSAGE_ID } from '../../shared/models/index.ts';
+import { Message } from '../../shared/models/index.ts';
 import { createRedisClient } from '../../shared/redis-client.ts';
-import { createRedisKeys } from '../../shared/redis-keys.ts';
 import { messageStepId } from '../../shared/run-events.ts';
 import { appendUnfenced, readEvents } from '../../shared/run-stream.ts';
 import { testActivityDependencies } from '../../test/helpers/activity-dependencies.ts';
+import { demoTurnInput, writeCreated } from '../../test/helpers/chat-run-input.ts';
 import { cleanUpTestData, testEnvironment } from '../../test/helpers/test-app.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createTokenCounter } from '../../workers/token-counter.ts';
@@ -46,32 +46,11 @@ afterAll(async () => {
 
 /** A run whose first attempt streamed `text` whole (created, step, text events in Redis), as it left them. */
 async function streamedRun(text: string): Promise<{ run: ChatRunInput; streamKey: string }> {
-  const userMessageId = randomUUID();
-  const streamId = randomUUID();
-  const conversationId = randomUUID();
-  const responseMessageId = randomUUID();
-  const created = { type: 'created' as const, streamId, conversationId, responseMessageId, message: { messageId: userMessageId, text: 'the question' } };
-  const streamKey = createRedisKeys(config.REDIS_KEY_PREFIX).chatStream(streamId);
-  const stepId = messageStepId(responseMessageId);
-  await appendUnfenced(redis, streamKey, { seq: 1, event: created }, 120);
-  await appendUnfenced(redis, streamKey, { seq: 2, event: { type: 'step', stepId, runId: responseMessageId, index: 0, kind: 'message' } }, 120);
+  const run = demoTurnInput('the question');
+  const streamKey = await writeCreated(redis, config.REDIS_KEY_PREFIX, run, 120);
+  const stepId = messageStepId(run.responseMessageId);
+  await appendUnfenced(redis, streamKey, { seq: 2, event: { type: 'step', stepId, runId: run.responseMessageId, index: 0, kind: 'message' } }, 120);
   await appendUnfenced(redis, streamKey, { seq: 3, event: { type: 'text', stepId, text } }, 120);
-  const run: ChatRunInput = {
-    streamId,
-    userId: new mongoose.Types.ObjectId().toString(),
-    conversationId,
-    isNewConversation: true,
-    endpoint: 'demo',
-    endpointType: 'custom',
-    model: 'demo-fast',
-    sender: 'Demo',
-    parameters: {},
-    userMessage: { messageId: userMessageId, parentMessageId: ROOT_PARENT_MESSAGE_ID, text: 'the question' },
-    responseMessageId,
-    responseParentMessageId: userMessageId,
-    generateTitle: false,
-    created,
-  };
   return { run, streamKey };
 }
 
