@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { partsComeAfterSheets } from './extract-xlsx.ts';
+import { readZipCentralDirectory } from './zip-entries.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,4 +179,15 @@ test('an XLSX that would unpack to an absurd size is refused before it is parsed
   }
   assert.equal(patched, 1);
   await rejectsWith(extractText({ bytes: new Uint8Array(bytes), mimeType: '', filename: 'huge.xlsx' }), BrokenFileError, /too large to read: it unpacks to \d+ MB/);
+});
+
+test('an XLSX whose parts come after its sheets is read in memory, with the same pages, names and character cap', async () => {
+  const late = (name: string) => (name === 'xl/workbook.xml' ? 2 : name.startsWith('xl/worksheets/') ? 1 : 0);
+  const bytes = makeXlsxInOrder({ Sales: [['Region', 'Revenue'], ['North', '1200'], ['South', '800']], Notes: [['Remark'], ['fine']] }, late);
+  const entries = readZipCentralDirectory(bytes, 0)!;
+  assert.equal(partsComeAfterSheets(entries), true);
+  assert.equal(partsComeAfterSheets(readZipCentralDirectory(makeXlsxInOrder({ Sales: [['a']] }, (name) => (name.startsWith('xl/worksheets/') ? 1 : 0)), 0)!), false, 'the usual order streams');
+  const capped = await extractText({ bytes, mimeType: '', filename: 'book.xlsx' }, { maxChars: 30 });
+  assert.equal(capped.pages[0]!.label, 'Sales');
+  assert.ok(capped.pages.map((page) => page.text).join('').length <= 30, 'the cap holds on the in-memory path');
 });

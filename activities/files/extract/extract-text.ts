@@ -53,7 +53,7 @@ async function extractDetected(detected: DetectedFileType, input: ExtractionInpu
       return extractDocx(await readBinarySource(input), budget);
     case 'xlsx':
       assertReasonableArchive(detected.zipEntries, 'Excel workbook');
-      return extractXlsx('bytes' in input ? input.bytes : input.path, budget, signal);
+      return extractXlsx('bytes' in input ? input.bytes : input.path, budget, signal, detected.zipEntries);
     case 'csv':
       return extractCsv(await readTextSource(input, budget.maxChars), budget);
     case 'html': {

@@ -6,6 +6,8 @@ export interface ZipEntry {
   name: string;
   compressedSize: number;
   uncompressedSize: number;
+  /** Where the entry's data starts in the archive (its local header): the order a streaming reader meets it. */
+  localHeaderOffset: number;
 }
 
 const endOfCentralDirectorySignature = 0x06054b50;
@@ -36,6 +38,7 @@ export function readZipCentralDirectory(tail: Uint8Array, tailOffset: number): Z
         name: new TextDecoder().decode(tail.subarray(cursor + 46, cursor + 46 + nameLength)),
         compressedSize: view.getUint32(cursor + 20, true),
         uncompressedSize: view.getUint32(cursor + 24, true),
+        localHeaderOffset: view.getUint32(cursor + 42, true),
       });
       cursor += 46 + nameLength + extraLength + commentLength;
     }
