@@ -29,14 +29,16 @@ let capture: SearchChangeCapture | undefined;
 let wakeAgain = false;
 /**
  * The wake-up under way or waiting for its turn (one at a time; closing waits for it: see
- * stopSearchChangeCapture), with what ends it; undefined when there is none.
+ * stopSearchChangeCapture), with what ends it; undefined when there is none. While `timer` is set it waits
+ * (a poke folds into it, stop sends it at once); once sent, a poke needs one more.
  */
-let pendingWake: { done: Promise<void>; settle: () => void } | undefined;
-let wakeTimer: NodeJS.Timeout | undefined;
-/** Sends the wake-up waiting for its turn (stop flushes it). */
-let sendPending: (() => void) | undefined;
-/** Whether the pending wake-up's signal has been sent (a poke then needs one more) or still waits (it folds in). */
-let wakeSent = false;
+interface PendingWake {
+  done: Promise<void>;
+  settle: () => void;
+  send: () => void;
+  timer?: NodeJS.Timeout;
+}
+let pendingWake: PendingWake | undefined;
 
 const OUTBOX_INSERT_BATCH = 1000;
 
@@ -53,12 +55,11 @@ export async function stopSearchChangeCapture(options: SearchChangeCapture): Pro
   if (capture === options) {
     capture = undefined;
     wakeAgain = false;
-    if (wakeTimer) {
+    if (pendingWake?.timer) {
       // Waiting for its turn: sent now, while the caller's connection is still open (it covers changes
       // recorded up to a second ago, which would otherwise wait for the indexer's own polling).
-      clearTimeout(wakeTimer);
-      wakeTimer = undefined;
-      sendPending?.();
+      clearTimeout(pendingWake.timer);
+      pendingWake.send();
     }
   }
   // Waited for whoever closes: the wake-up under way may have been sent through this caller's connection.
@@ -99,23 +100,12 @@ export function wakeSearchIndexer(): void {
   if (pendingWake) {
     // A wake-up still waiting covers this change (it was recorded before the signal goes); one already sent
     // may have been drained before it, so one more follows.
-    if (wakeSent) wakeAgain = true;
+    if (!pendingWake.timer) wakeAgain = true;
     return;
   }
   let resolve!: () => void;
-  const wake = {
-    done: new Promise<void>((done) => (resolve = done)),
-    settle: () => {
-      if (pendingWake === wake) pendingWake = undefined;
-      resolve();
-    },
-  };
-  pendingWake = wake;
-  wakeSent = false;
   const send = () => {
-    wakeTimer = undefined;
-    sendPending = undefined;
-    wakeSent = true;
+    wake.timer = undefined;
     lastWakeAt = Date.now();
     wakeUp()
       .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
@@ -127,12 +117,20 @@ export function wakeSearchIndexer(): void {
         }
       });
   };
+  const wake: PendingWake = {
+    done: new Promise<void>((done) => (resolve = done)),
+    settle: () => {
+      if (pendingWake === wake) pendingWake = undefined;
+      resolve();
+    },
+    send,
+  };
+  pendingWake = wake;
   const wait = Math.max(capture?.wakeDelayMs ?? WAKE_DELAY_MS, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
   if (wait <= 0) send();
   else {
-    wakeTimer = setTimeout(send, wait);
-    wakeTimer.unref();
-    sendPending = send;
+    wake.timer = setTimeout(send, wait);
+    wake.timer.unref();
   }
 }
 

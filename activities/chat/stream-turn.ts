@@ -52,26 +52,21 @@ export function createStreamTurn(deps: ChatActivityDependencies, options: { save
     const context = Context.current();
     // Saved once the first chunk is on its way to the client: started beside the provider call, the save's
     // database and tokenizer work delayed the first token. Started at the end when no chunk ever came.
+    // Resolves to the failure, if any (logged once, here).
     let saving: Promise<Error | undefined> | undefined;
     const startSaving = () =>
       (saving ??= saveRequest(input, countTokens).then(
         () => undefined,
-        (error: Error) => error,
+        (error: Error) => {
+          context.log.warn('saving the request failed; finishRun will save it and close the run', { streamId: input.streamId, error: error.message });
+          return error;
+        },
       ));
-    let saveLogged = false;
-    const settleSave = async () => {
-      const saveError = await startSaving();
-      if (saveError && !saveLogged) {
-        saveLogged = true;
-        context.log.warn('saving the request failed; finishRun will save it and close the run', { streamId: input.streamId, error: saveError.message });
-      }
-      return saveError;
-    };
     try {
       return await streamReplyWith(deps, input, {
         afterFirstChunk: startSaving,
         afterStream: async ({ finishReason }): Promise<StreamTurnResult> => {
-          if ((await settleSave()) !== undefined) return { finishReason, closed: false };
+          if ((await startSaving()) !== undefined) return { finishReason, closed: false };
           let replyExcerpt: string;
           try {
             ({ replyExcerpt } = await closeRun({ ...deps, countTokens }, input, { status: 'completed', finishReason }, { requestSaved: true }));
@@ -85,7 +80,7 @@ export function createStreamTurn(deps: ChatActivityDependencies, options: { save
       });
     } finally {
       // A failed or cancelled reply: the save settles before the activity ends, so it never races finishRun.
-      await settleSave();
+      await startSaving();
     }
   };
 }
