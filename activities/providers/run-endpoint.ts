@@ -12,5 +12,5 @@ export async function runEndpoint(deps: Pick<ModelDependencies, 'endpoints' | 'r
   const configured = findEndpoint(deps.endpoints, input.endpoint);
   if (!configured) throw ApplicationFailure.nonRetryable(`Endpoint ${input.endpoint} is not configured on this worker`, 'EndpointUnavailable');
   const endpoint = await deps.resolveEndpointCredentials(configured, input.userId);
-  return { endpoint, provider: deps.providers.providerFor(endpoint) };
+  return { endpoint, provider: await deps.providers.providerFor(endpoint) };
 }

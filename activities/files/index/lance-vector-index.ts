@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import * as lancedb from '@lancedb/lancedb';
-import { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import type * as lancedb from '@lancedb/lancedb';
+import type { Schema } from 'apache-arrow';
 import { vectorIndexRejected } from './index-errors.ts';
 import { relevanceFromDistance, type ChunkHit, type ChunkToIndex, type ChunkVectorIndex, type IndexQuery } from './vector-index.ts';
 
@@ -24,7 +24,15 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-function chunkSchema(dimensions: number): Schema {
+/**
+ * LanceDB and Arrow are loaded when the index is first used, not when the worker starts: together they hold
+ * ~17 MiB of the worker's memory, which a worker that never ingests or searches files should not carry.
+ */
+const loadLance = () => import('@lancedb/lancedb');
+const loadArrow = () => import('apache-arrow');
+
+async function chunkSchema(dimensions: number): Promise<Schema> {
+  const { Field, FixedSizeList, Float32, Int32, List, Schema, Utf8 } = await loadArrow();
   return new Schema([
     new Field('id', new Utf8(), false),
     new Field('file_id', new Utf8(), false),
@@ -39,6 +47,7 @@ function chunkSchema(dimensions: number): Schema {
 /** The width of the table's vector column. */
 async function vectorWidth(table: lancedb.Table): Promise<number> {
   const type = (await table.schema()).fields.find((field) => field.name === 'vector')?.type;
+  const { FixedSizeList } = await loadArrow();
   return type instanceof FixedSizeList ? type.listSize : (type as { listSize?: number } | undefined)?.listSize ?? 0;
 }
 
@@ -56,7 +65,7 @@ export function createLanceVectorIndex(options: LanceVectorIndexOptions): ChunkV
     // readConsistencyInterval 0: every read looks for newer versions. LanceDB's default never does, so a
     // process that opened the table (the agent worker's file_search) would not see another process's
     // ingestions or deletions. On a local folder the check is one small read.
-    connection ??= mkdir(options.directory, { recursive: true }).then(() => lancedb.connect(options.directory, { readConsistencyInterval: 0 }));
+    connection ??= mkdir(options.directory, { recursive: true }).then(loadLance).then((lance) => lance.connect(options.directory, { readConsistencyInterval: 0 }));
     try {
       return await connection;
     } catch (error) {
@@ -79,7 +88,7 @@ export function createLanceVectorIndex(options: LanceVectorIndexOptions): ChunkV
     if (found) return found;
     // existOk: two workers writing their first chunks at once both end with the one table.
     const db = await connect();
-    await db.createEmptyTable(tableName, chunkSchema(dimensions), { mode: 'create', existOk: true });
+    await db.createEmptyTable(tableName, await chunkSchema(dimensions), { mode: 'create', existOk: true });
     table = await db.openTable(tableName);
     return table;
   }
