@@ -3,6 +3,7 @@ import type { BalanceConfig } from '../shared/balance-config.ts';
 import type { EndpointsConfig, ResolvedEndpoint } from '../shared/endpoints-config.ts';
 import type { RedisKeys } from '../shared/redis-keys.ts';
 import type { RunRegistry } from '../shared/run-registry.ts';
+import type { RunStops } from '../shared/run-stops.ts';
 import type { ProviderRegistry } from './providers/index.ts';
 import type { Toolbox } from './tools/toolbox.ts';
 import type { FileSearch } from './files/index/file-search.ts';
@@ -22,6 +23,8 @@ export interface RunStreamDependencies {
   redisOutageToleranceMs: number;
   /** Token accounting (librechat.yaml `balance:`): closing a run charges it; absent means off. */
   balance?: BalanceConfig;
+  /** "Stop" through Redis, ahead of Temporal's cancellation (shared/run-stops.ts); without it a stop waits for the next heartbeat. */
+  runStops?: RunStops;
 }
 
 /** What model calls need. */

@@ -12,6 +12,7 @@ import type { ActivityDependencies } from '../activities/dependencies.ts';
 import { createBuiltinTools } from '../activities/tools/builtin/index.ts';
 import { createToolbox, type McpToolSource } from '../activities/tools/toolbox.ts';
 import { createEndpointCredentialResolver } from '../activities/providers/endpoint-credentials.ts';
+import type { RunStops } from '../shared/run-stops.ts';
 import { createProviderRegistry } from '../activities/providers/index.ts';
 import { createCredentialCipher } from '../shared/credential-cipher.ts';
 import type { Config } from '../shared/config.ts';
@@ -68,6 +69,8 @@ export async function createWorkers(options: {
   files?: FileActivityDependencies;
   /** The search engine and the indexer's wake-up (workers/search-runtime.ts); without it the search queue is not served. */
   search?: SearchActivityDependencies;
+  /** "Stop" through Redis (shared/run-stops.ts); without it a stop reaches a streaming activity with its next heartbeat. */
+  runStops?: RunStops;
 }): Promise<Array<{ kind: RunKind; taskQueue: string; worker: Worker }>> {
   const { config, endpoints, redis } = options;
   const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
@@ -82,6 +85,7 @@ export async function createWorkers(options: {
     streamTtlSeconds: config.CHAT_STREAM_TTL_SECONDS,
     streamFlushIntervalMs: config.CHAT_STREAM_FLUSH_MS,
     redisOutageToleranceMs: config.REDIS_OUTAGE_TOLERANCE_MS,
+    runStops: options.runStops,
     balance: loadBalanceConfig(config),
     countTokens: (texts, signal) => options.tokenCounter.countTokens(texts, signal),
     toolbox: createToolbox({ builtins: createBuiltinTools(), mcp: options.mcp }),
@@ -102,8 +106,9 @@ export async function createWorkers(options: {
   const common: Partial<WorkerOptions> = {
     connection: options.connection,
     namespace: config.TEMPORAL_NAMESPACE,
-    // Cancellation reaches an activity only with a heartbeat; at most 1 s apart keeps "stop" prompt
-    // (the SDK would otherwise wait 80% of the 5 s heartbeat timeout).
+    // Heartbeats go out as the activities send them (every 2 s while streaming, more often right after a
+    // stop: activities/activity-heartbeat.ts), at most one a second; the SDK would otherwise hold them back
+    // to 80% of the heartbeat timeout.
     maxHeartbeatThrottleInterval: '1 second',
     // SIGTERM: stop polling, let running activities finish this long, then cancel them; a cancelled
     // streamReply is retried on another worker and continues after what it streamed.

@@ -16,6 +16,7 @@ import { connectDatabase, disconnectDatabase } from '../shared/database.ts';
 import { loadEndpointsConfigOrExit } from '../shared/endpoints-config.ts';
 import { createRedisClient } from '../shared/redis-client.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
+import { startRunStopWatcher } from '../shared/run-stops.ts';
 import { startWorkerHeartbeat } from '../shared/worker-heartbeat.ts';
 import { createWorkers } from './create-workers.ts';
 import { startMcpRuntime } from './mcp-runtime.ts';
@@ -38,7 +39,8 @@ const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 const searchCapture = searchEngine ? { wakeUp: createSearchIndexerWaker(client, config.TASK_QUEUES.search) } : undefined;
 if (searchCapture) configureSearchChangeCapture(searchCapture);
 const search = searchEngine && config.WORKER_QUEUES.includes('search') ? await startSearchRuntime({ config, client, engine: searchEngine }) : undefined;
-const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, search });
+const runStops = await startRunStopWatcher(redis, createRedisKeys(config.REDIS_KEY_PREFIX));
+const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, search, runStops });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
 
 function loadSearchConfigOrExit() {
@@ -65,6 +67,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 console.log(`worker serving ${workers.map((entry) => `${entry.kind} (${entry.taskQueue})`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
 await Promise.all(workers.map(({ worker }) => worker.run()));
 await heartbeat.stop();
+await runStops.close();
 await mcp?.stop();
 await files?.close();
 if (searchCapture) await stopSearchChangeCapture(searchCapture);

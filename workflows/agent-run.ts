@@ -234,7 +234,7 @@ async function runToolCalls(input: AgentRunInput, stepNumber: number, calls: Mod
         const policy = (Object.hasOwn(input.toolPolicies, source) ? input.toolPolicies[source] : undefined) ?? (Object.hasOwn(input.toolPolicies, 'default') ? input.toolPolicies.default : undefined) ?? DEFAULT_POLICY;
         const tools = proxyActivities<Activities>(toolCallOptions(policy, call.name));
         try {
-          result = await tools.agentToolCall({ userId: input.userId, allowedTools: input.agent.tools, callId: call.id, name: call.name, arguments: call.arguments, maxDurationMs: policy.maxDurationMs, stepNumber, ...(input.agent.fileIds?.length ? { fileIds: input.agent.fileIds } : {}) });
+          result = await tools.agentToolCall({ userId: input.userId, allowedTools: input.agent.tools, callId: call.id, name: call.name, arguments: call.arguments, maxDurationMs: policy.maxDurationMs, stepNumber, streamId: input.streamId, ...(input.agent.fileIds?.length ? { fileIds: input.agent.fileIds } : {}) });
         } catch (error) {
           publisher.untrack(call.id);
           if (isCancellation(error)) throw error;

@@ -8,12 +8,11 @@ import { createCoalescingWriter, type DeltaKind } from '../chat/coalescing-write
 import { relayProviderStream } from '../chat/relay-provider-stream.ts';
 import { openAttemptWriter } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
+import { startActivityHeartbeat, STREAM_HEARTBEAT_INTERVAL_MS } from '../activity-heartbeat.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
 import { runEndpoint } from '../providers/run-endpoint.ts';
 import { FILE_SEARCH_TOOL, fileSearchDefinition } from '../tools/file-search-tool.ts';
 import { continuationMessages, type PromptMessage } from '../providers/provider.ts';
-
-const HEARTBEAT_INTERVAL_MS = 1000;
 
 /** A tool call the model made in a step, with where the client shows it. */
 export interface ModelStepCall {
@@ -68,7 +67,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
     const { stepNumber } = request;
     const { endpoint, provider } = await runEndpoint(deps, input);
     const writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS), step: stepNumber });
-    const heartbeat = setInterval(() => context.heartbeat(writer.progress()), HEARTBEAT_INTERVAL_MS);
+    const heartbeat = startActivityHeartbeat({ details: () => writer.progress(), intervalMs: STREAM_HEARTBEAT_INTERVAL_MS, streamId: input.streamId, stops: deps.runStops });
     try {
       const earlierItems = writer.events.filter((item) => belongsToStep(item.event, input.responseMessageId, stepNumber));
       const earlier = earlierItems.map((item) => item.event);
@@ -94,7 +93,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       const promptInput = { ...input, parameters: { ...input.parameters, system } };
       const messages: PromptMessage[] = [
         // Attached files still being extracted are waited for in the first step only: a later step would wait again for a stuck one.
-        ...(await buildPrompt(promptInput, endpoint, stepNumber > 1 ? { ...deps, attachmentWaitMs: 0 } : deps, context.cancellationSignal)),
+        ...(await buildPrompt(promptInput, endpoint, stepNumber > 1 ? { ...deps, attachmentWaitMs: 0 } : deps, heartbeat.signal)),
         ...transcriptMessages(request.transcript),
         ...continuationMessages(alreadyStreamed, provider.continuation),
       ];
@@ -115,12 +114,12 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       let text = alreadyStreamed;
       const chunks = withIdleTimeout(
         (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal, tools }),
-        { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
+        { idleMs: endpoint.streamIdleTimeoutMs, outer: heartbeat.signal },
       );
       const { finishReason } = await relayProviderStream(chunks, {
         deltas,
         writer,
-        signal: context.cancellationSignal,
+        signal: heartbeat.signal,
         onText: (piece) => {
           text += piece;
         },
@@ -149,8 +148,12 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       });
       const toolCalls = [...calls.values()].map(({ announced: _announced, ...call }) => call);
       return { finishReason, text, toolCalls };
+    } catch (error) {
+      // Stopped through Redis: what was read is written; the step ends cancelled once Temporal says so.
+      if (heartbeat.stoppedAhead) await heartbeat.afterStop();
+      throw error;
     } finally {
-      clearInterval(heartbeat);
+      heartbeat.stop();
     }
   };
 }

@@ -1,12 +1,17 @@
 import { Context } from '@temporalio/activity';
+import { startActivityHeartbeat } from '../activity-heartbeat.ts';
 import { MAX_TOOL_OUTPUT_CHARS } from '../../shared/agent-run.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { ToolDeadlineError, type ToolProgress, type ToolResult } from '../tools/tool-types.ts';
 import { toolProgressSignal } from '../../workflows/agent-run-signals.ts';
 import { createFileSearchTool, FILE_SEARCH_TOOL } from '../tools/file-search-tool.ts';
 
-// Cancellation reaches an activity only through a heartbeat: stopping a run mid-tool is as prompt as this.
-const HEARTBEAT_INTERVAL_MS = 1000;
+/**
+ * Well inside the tool call's 20 s heartbeat timeout. Cancellation reaches an activity through a heartbeat's
+ * response, but "stop" does not wait for it: it comes through Redis (shared/run-stops.ts) and the tool is
+ * cancelled at once.
+ */
+const HEARTBEAT_INTERVAL_MS = 5000;
 
 export interface ToolCallRequest {
   userId: string;
@@ -18,6 +23,8 @@ export interface ToolCallRequest {
   arguments: string;
   maxDurationMs: number;
   stepNumber: number;
+  /** The run's stream: a stop published for it cancels the call at once (absent in histories from before it was sent). */
+  streamId?: string;
   /** The run's files for `file_search` (checked by the API). */
   fileIds?: string[];
 }
@@ -68,12 +75,12 @@ function bounded(output: string): string {
  * from a new call. Answers the model can act on (bad arguments, unknown tool, the tool's own error) are
  * results, not failures; a tool that cannot be reached throws, and Temporal retries it.
  */
-export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolbox' | 'fileSearch'>) {
+export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolbox' | 'fileSearch' | 'runStops'>) {
   return async function agentToolCall(request: ToolCallRequest): Promise<ToolResult> {
     const context = Context.current();
     const execution = context.info.workflowExecution;
     let latest: ToolProgress | undefined;
-    const heartbeat = setInterval(() => context.heartbeat({ progress: latest }), HEARTBEAT_INTERVAL_MS);
+    const heartbeat = startActivityHeartbeat({ details: () => ({ progress: latest }), intervalMs: HEARTBEAT_INTERVAL_MS, streamId: request.streamId, stops: deps.runStops });
     const progressSignals = throttledProgressSignal(context, request.callId);
     try {
       let args: Record<string, unknown>;
@@ -96,7 +103,7 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
         userId: request.userId,
         // Stable across attempts and across continue-as-new (the workflow id does not change).
         idempotencyKey: `${execution?.workflowId ?? 'run'}:${request.callId}`,
-        signal: context.cancellationSignal,
+        signal: heartbeat.signal,
         timeoutMs: request.maxDurationMs,
         onProgress: (progress) => {
           latest = progress;
@@ -104,14 +111,16 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
           progressSignals.push(progress);
         },
       });
+      if (heartbeat.stoppedAhead) await heartbeat.afterStop();
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
       return { output: bounded(result.output), isError: result.isError, ...(result.attachment ? { attachment: result.attachment } : {}) };
     } catch (error) {
+      if (heartbeat.stoppedAhead) await heartbeat.afterStop();
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? error;
       if (error instanceof ToolDeadlineError) return { output: `${error.message}; it was stopped.`, isError: true };
       throw error;
     } finally {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       progressSignals.stop();
     }
   };

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { startActivityHeartbeat, STREAM_HEARTBEAT_INTERVAL_MS } from '../activity-heartbeat.ts';
 import { runKeyLifetimeSeconds, type ChatRunInput } from '../../shared/chat-run.ts';
 import { foldReply } from '../../shared/run-content.ts';
 import { messageStepId, type StepEvent } from '../../shared/run-events.ts';
@@ -11,8 +12,6 @@ import { createCoalescingWriter } from './coalescing-writer.ts';
 import { relayProviderStream } from './relay-provider-stream.ts';
 import { openAttemptWriter, type AttemptProgress } from './run-writer.ts';
 
-/** Heartbeats come from a timer, not per token: the SDK throttles them anyway, and a per-token call costs CPU. */
-const HEARTBEAT_INTERVAL_MS = 1000;
 /** After the reply ended, the `ended` heartbeat goes out this soon if saving and closing still run. */
 const ENDED_HEARTBEAT_AFTER_MS = 200;
 
@@ -63,7 +62,8 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
   const writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds) });
   let ended = hooks.afterStream ? previous?.ended : undefined;
   const progress = (): AttemptProgress => (ended === undefined ? writer.progress() : { ...writer.progress(), ended });
-  const heartbeat = setInterval(() => context.heartbeat(progress()), HEARTBEAT_INTERVAL_MS);
+  // Heartbeats come from a timer, not per token (a per-token call costs CPU; the SDK would throttle them anyway).
+  const heartbeat = startActivityHeartbeat({ details: progress, intervalMs: STREAM_HEARTBEAT_INTERVAL_MS, streamId: input.streamId, stops: deps.runStops });
   let endedHeartbeat: NodeJS.Timeout | undefined;
   const finish = async (result: StreamReplyResult): Promise<R> => {
     ended = result.finishReason;
@@ -85,7 +85,7 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
     const stepWritten = writer.events.some((item) => item.event.type === 'step') ? Promise.resolve() : writer.append(step);
     stepWritten.catch(() => undefined);
 
-    const messages: PromptMessage[] = await buildPrompt(input, endpoint, deps, context.cancellationSignal);
+    const messages: PromptMessage[] = await buildPrompt(input, endpoint, deps, heartbeat.signal);
     messages.push(...continuationMessages((input.continuedText ?? '') + alreadyStreamed, provider.continuation));
     await stepWritten;
 
@@ -97,11 +97,15 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
 
     const chunks = withIdleTimeout(
       (signal) => provider.stream({ endpoint, model: input.model, messages, parameters: input.parameters, maxOutputTokens: outputBudget(input), signal }),
-      { idleMs: endpoint.streamIdleTimeoutMs, outer: context.cancellationSignal },
+      { idleMs: endpoint.streamIdleTimeoutMs, outer: heartbeat.signal },
     );
-    return await finish(await relayProviderStream(hooks.afterFirstChunk ? afterFirst(chunks, hooks.afterFirstChunk) : chunks, { deltas, writer, signal: context.cancellationSignal }));
+    return await finish(await relayProviderStream(hooks.afterFirstChunk ? afterFirst(chunks, hooks.afterFirstChunk) : chunks, { deltas, writer, signal: heartbeat.signal }));
+  } catch (error) {
+    // Stopped through Redis: what was read is written; the attempt ends cancelled once Temporal says so.
+    if (heartbeat.stoppedAhead) await heartbeat.afterStop();
+    throw error;
   } finally {
-    clearInterval(heartbeat);
+    heartbeat.stop();
     clearTimeout(endedHeartbeat);
   }
 }

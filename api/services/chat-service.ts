@@ -17,6 +17,7 @@ import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../../shared/errors.ts';
 import { Message, ROOT_PARENT_MESSAGE_ID } from '../../shared/models/index.ts';
 import type { RedisKeys } from '../../shared/redis-keys.ts';
+import { publishRunStop } from '../../shared/run-stops.ts';
 import type { RunInfo, RunRegistry } from '../../shared/run-registry.ts';
 import type { ConversationService } from './conversation-service.ts';
 import { temporalReachable } from '../../shared/temporal-reachable.ts';
@@ -341,6 +342,8 @@ export function createChatService(deps: {
         throw new UnavailableError('The chat service is unavailable right now; the reply could not be stopped.');
       }
       log.info({ workflowId: run.workflowId }, 'chat run abort requested');
+      // The worker streaming the run stops reading the model now, not at its next heartbeat (shared/run-stops.ts).
+      await publishRunStop(redis, keys, run.streamId).catch((error) => log.warn({ err: error, streamId: run.streamId }, 'stop not published; the run stops with its next heartbeat'));
     },
   };
 }

@@ -4,6 +4,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../shared/config.ts';
 import { loadEndpointsConfig } from '../../shared/endpoints-config.ts';
 import { createRedisClient } from '../../shared/redis-client.ts';
+import { createRedisKeys } from '../../shared/redis-keys.ts';
+import { startRunStopWatcher } from '../../shared/run-stops.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createWorkers } from '../../workers/create-workers.ts';
 import { createTokenCounter } from '../../workers/token-counter.ts';
@@ -27,12 +29,14 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
   const quiet = { info: () => {}, warn: (meta: object, message: string) => process.env.TEST_CHILD_OUTPUT && console.warn(message, meta) };
   const mcp = config.WORKER_QUEUES.includes('agent') ? await startMcpRuntime({ config, endpoints, redis, log: { info: quiet.info, warn: (meta, message) => void quiet.warn(meta, message) } }) : undefined;
   const files = config.WORKER_QUEUES.includes('files') || config.WORKER_QUEUES.includes('agent') ? createFileRuntime({ config, endpoints, environment: testEnvironment(overrides) }) : undefined;
-  const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps });
+  const runStops = await startRunStopWatcher(redis, createRedisKeys(config.REDIS_KEY_PREFIX));
+  const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, runStops });
   const running = Promise.all(workers.map(({ worker }) => worker.run()));
   return {
     async stop() {
       for (const { worker } of workers) worker.shutdown();
       await running;
+      await runStops.close();
       await mcp?.stop();
       await files?.close();
       await connection.close();
