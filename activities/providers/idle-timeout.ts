@@ -4,7 +4,7 @@ import { ProviderStalledError } from './provider-errors.ts';
  * Iterates a provider stream, treating `idleMs` without a chunk as a dropped connection: the request is
  * aborted and a retryable ProviderStalledError thrown, instead of waiting out the activity's whole bound.
  * Only the wait for the provider is timed, never the caller's work between chunks (a slow Redis write is
- * not a stalled provider). The wait is raced against the stall, so even an SDK that never settles after
+ * not a stalled provider). The watchdog rejects the wait itself, so even an SDK that never settles after
  * an abort cannot hang the caller. `outer` is the activity's cancellation signal; its abort wins.
  *
  * One watchdog timer per stream, re-armed only when it fires (not one timer per chunk: at hundreds of
@@ -15,11 +15,8 @@ export async function* withIdleTimeout<T>(open: (signal: AbortSignal) => AsyncIt
   const forward = () => controller.abort(options.outer.reason);
   if (options.outer.aborted) forward();
   options.outer.addEventListener('abort', forward, { once: true });
-  let rejectStalled: (error: Error) => void = () => {};
-  const stalled = new Promise<never>((_resolve, reject) => {
-    rejectStalled = reject;
-  });
-  stalled.catch(() => undefined);
+  /** Rejects the wait under way (set only while waiting for the provider). */
+  let rejectWait: ((error: Error) => void) | undefined;
   /** When the current wait for the provider began; undefined while the caller has the chunk. */
   let waitingSince: number | undefined;
   let watchdog: NodeJS.Timeout | undefined;
@@ -30,7 +27,7 @@ export async function* withIdleTimeout<T>(open: (signal: AbortSignal) => AsyncIt
     if (waited >= options.idleMs) {
       const error = new ProviderStalledError(`The provider sent nothing for ${Math.round(options.idleMs / 1000)} s; retrying`);
       controller.abort(error);
-      rejectStalled(error);
+      rejectWait?.(error);
     } else {
       watchdog = setTimeout(check, options.idleMs - waited);
     }
@@ -42,12 +39,18 @@ export async function* withIdleTimeout<T>(open: (signal: AbortSignal) => AsyncIt
       watchdog ??= setTimeout(check, options.idleMs);
       let next: IteratorResult<T>;
       try {
-        next = await Promise.race([iterator.next(), stalled]);
+        // One promise per wait that the watchdog can reject, not Promise.race against one long-lived stall
+        // promise: a race leaves a reaction on that promise per chunk, held until the stream ends.
+        next = await new Promise<IteratorResult<T>>((resolve, reject) => {
+          rejectWait = reject;
+          iterator.next().then(resolve, reject);
+        });
       } catch (error) {
         if (options.outer.aborted) throw options.outer.reason;
         throw error;
       } finally {
         waitingSince = undefined;
+        rejectWait = undefined;
       }
       if (next.done) return;
       yield next.value;
