@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureFerretdbLookupIndexes } from '../infra/ferretdb-lookup-indexes.ts';
 import { ensureFerretDB, ensureTemporal, ferretdbPostgresqlUrl, findFreePort, psql, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
+import { nodeProcessEnvironment } from '../infra/node-entry-points.ts';
 import { localSearchDefault } from '../infra/search-default.ts';
 import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
 
@@ -89,7 +90,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   const temporalAddress = likeStart ? `127.0.0.1:${await findFreePort()}` : '127.0.0.1:17233';
   const temporalUiPort = likeStart ? await findFreePort() : 18233;
   const environment: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+    // As npm start runs them (infra/node-entry-points.ts): two malloc arenas unless the caller sets otherwise.
+    ...(nodeProcessEnvironment() as Record<string, string>),
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: path.join(root, '.data', 'bench'),

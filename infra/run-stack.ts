@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { loadConfigOrExit } from '../shared/config.ts';
 import { ensureFerretDB, ensureTemporal, isPortOpen, log, redactUrl, stopChild, waitForPort, type ManagedService } from './local-services.ts';
-import { nodeEntryPoints } from './node-entry-points.ts';
+import { nodeEntryPoints, nodeProcessEnvironment } from './node-entry-points.ts';
 import { ensureFerretdbLookupIndexes } from './ferretdb-lookup-indexes.ts';
 import { localSearchDefault } from './search-default.ts';
 import { supervise } from './supervise.ts';
@@ -55,7 +55,7 @@ async function startNodeService(name: string, entry: string, port?: number, envi
     logDirectory,
     stopGraceMs,
     signal: stopping.signal,
-    ...(environment ? { environment } : {}),
+    environment: nodeProcessEnvironment(environment),
     log,
   });
   started.push(service);
