@@ -45,27 +45,31 @@ export function startActivityHeartbeat(options: { details: () => unknown; interv
         })
       : () => {};
   const confirmWithinMs = options.stops?.confirmWithinMs ?? 0;
+  let confirming: Promise<never> | undefined;
   return {
     /** Aborted when the activity is cancelled or the run stopped, whichever comes first. */
     signal: AbortSignal.any([context.cancellationSignal, stopped.signal]),
-    /** Whether the run was stopped through Redis and Temporal's cancellation has not arrived yet. */
-    get stoppedAhead(): boolean {
-      return stopped.signal.aborted && !context.cancellationSignal.aborted;
+    /** Whether the run was stopped through Redis (Temporal's cancellation may or may not have arrived since). */
+    get stopped(): boolean {
+      return stopped.signal.aborted;
     },
-    /** Waits for Temporal's cancellation after a stop (heartbeating) and throws it; see above. */
-    async afterStop(): Promise<never> {
-      let timeout: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          context.cancelled,
-          new Promise<never>((_, reject) => {
-            timeout = setTimeout(() => reject(new Error(`The run was stopped but its activity was not cancelled within ${confirmWithinMs} ms`)), confirmWithinMs);
-          }),
-        ]);
-      } finally {
-        clearTimeout(timeout);
-      }
-      throw new Error('unreachable: the cancellation promise only rejects');
+    /**
+     * Waits for Temporal's cancellation after a stop (heartbeating) and throws it, at once if it has already
+     * arrived; see above. Called again, it throws what it threw the first time without waiting again.
+     */
+    afterStop(): Promise<never> {
+      confirming ??= new Promise<never>((_resolve, reject) => {
+        // The cancellation promise rejects with the CancelledFailure the workflow expects; the timer only
+        // fires when it has not come (and not at the same moment: then the cancellation wins).
+        const timeout = setTimeout(() => {
+          if (!context.cancellationSignal.aborted) reject(new Error(`The run was stopped but its activity was not cancelled within ${confirmWithinMs} ms`));
+        }, confirmWithinMs);
+        context.cancelled.catch((error: unknown) => {
+          clearTimeout(timeout);
+          reject(error);
+        });
+      });
+      return confirming;
     },
     stop() {
       clearInterval(timer);

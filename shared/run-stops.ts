@@ -25,9 +25,11 @@ export interface RunStops {
 const CONFIRM_WITHIN_MS = 15_000;
 
 /** One subscription per worker process, shared by every activity that watches a run. */
-export async function startRunStopWatcher(redis: Redis, keys: RedisKeys, options: { confirmWithinMs?: number } = {}): Promise<RunStops & { close(): Promise<void> }> {
+export async function startRunStopWatcher(redis: Redis, keys: RedisKeys, options: { confirmWithinMs?: number; log?: (message: string) => void } = {}): Promise<RunStops & { close(): Promise<void> }> {
   const watchers = new Map<string, Set<() => void>>();
   const subscriber = redis.duplicate({ connectionName: 'durachat-run-stop', enableAutoPipelining: false });
+  // Reconnects on its own after a Redis outage (stops published meanwhile are lost: those runs stop with their next heartbeat).
+  subscriber.on('error', (error: Error) => options.log?.(`run-stop subscription: ${error.message}`));
   subscriber.on('message', (_channel: string, streamId: string) => {
     for (const onStop of watchers.get(streamId) ?? []) onStop();
   });

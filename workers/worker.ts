@@ -39,7 +39,8 @@ const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 const searchCapture = searchEngine ? { wakeUp: createSearchIndexerWaker(client, config.TASK_QUEUES.search) } : undefined;
 if (searchCapture) configureSearchChangeCapture(searchCapture);
 const search = searchEngine && config.WORKER_QUEUES.includes('search') ? await startSearchRuntime({ config, client, engine: searchEngine }) : undefined;
-const runStops = await startRunStopWatcher(redis, createRedisKeys(config.REDIS_KEY_PREFIX));
+// Only processes that stream replies (chat, agent) listen for stops.
+const runStops = config.WORKER_QUEUES.some((kind) => kind === 'chat' || kind === 'agent') ? await startRunStopWatcher(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { log: (message) => console.warn(message) }) : undefined;
 const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, search, runStops });
 const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
 
@@ -67,7 +68,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 console.log(`worker serving ${workers.map((entry) => `${entry.kind} (${entry.taskQueue})`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
 await Promise.all(workers.map(({ worker }) => worker.run()));
 await heartbeat.stop();
-await runStops.close();
+await runStops?.close();
 await mcp?.stop();
 await files?.close();
 if (searchCapture) await stopSearchChangeCapture(searchCapture);

@@ -6,7 +6,7 @@ import type { RunEvent } from '../../shared/run-events.ts';
 import { buildPrompt, outputBudget } from '../chat/build-prompt.ts';
 import { createCoalescingWriter, type DeltaKind } from '../chat/coalescing-writer.ts';
 import { relayProviderStream } from '../chat/relay-provider-stream.ts';
-import { openAttemptWriter } from '../chat/run-writer.ts';
+import { openAttemptWriter, type RunWriter } from '../chat/run-writer.ts';
 import type { AgentActivityDependencies } from '../dependencies.ts';
 import { startActivityHeartbeat, STREAM_HEARTBEAT_INTERVAL_MS } from '../activity-heartbeat.ts';
 import { withIdleTimeout } from '../providers/idle-timeout.ts';
@@ -65,10 +65,13 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
   return async function agentModelStep(input: AgentRunInput, request: { stepNumber: number; transcript: TranscriptEntry[] }): Promise<ModelStepResult> {
     const context = Context.current();
     const { stepNumber } = request;
-    const { endpoint, provider } = await runEndpoint(deps, input);
-    const writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS), step: stepNumber });
-    const heartbeat = startActivityHeartbeat({ details: () => writer.progress(), intervalMs: STREAM_HEARTBEAT_INTERVAL_MS, streamId: input.streamId, stops: deps.runStops });
+    // Started before the provider's SDK is loaded and the writer opened, so neither eats into the heartbeat
+    // timeout; until the writer is open a heartbeat carries the previous attempt's details on.
+    let opened: RunWriter | undefined;
+    const heartbeat = startActivityHeartbeat({ details: () => opened?.progress() ?? context.info.heartbeatDetails, intervalMs: STREAM_HEARTBEAT_INTERVAL_MS, streamId: input.streamId, stops: deps.runStops });
     try {
+      const { endpoint, provider } = await runEndpoint(deps, input);
+      const writer = (opened = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds, AGENT_RUN_MAX_DURATION_MS), step: stepNumber }));
       const earlierItems = writer.events.filter((item) => belongsToStep(item.event, input.responseMessageId, stepNumber));
       const earlier = earlierItems.map((item) => item.event);
       writer.heartbeatFrom(earlierItems[0]?.seq ?? writer.lastSeq + 1);
@@ -150,7 +153,7 @@ export function createAgentModelStep(deps: AgentActivityDependencies) {
       return { finishReason, text, toolCalls };
     } catch (error) {
       // Stopped through Redis: what was read is written; the step ends cancelled once Temporal says so.
-      if (heartbeat.stoppedAhead) await heartbeat.afterStop();
+      if (heartbeat.stopped) await heartbeat.afterStop();
       throw error;
     } finally {
       heartbeat.stop();

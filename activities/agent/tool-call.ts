@@ -111,11 +111,11 @@ export function createAgentToolCall(deps: Pick<AgentActivityDependencies, 'toolb
           progressSignals.push(progress);
         },
       });
-      if (heartbeat.stoppedAhead) await heartbeat.afterStop();
+      if (heartbeat.stopped) await heartbeat.afterStop();
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
       return { output: bounded(result.output), isError: result.isError, ...(result.attachment ? { attachment: result.attachment } : {}) };
     } catch (error) {
-      if (heartbeat.stoppedAhead) await heartbeat.afterStop();
+      if (heartbeat.stopped) await heartbeat.afterStop();
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason ?? error;
       if (error instanceof ToolDeadlineError) return { output: `${error.message}; it was stopped.`, isError: true };
       throw error;

@@ -10,7 +10,7 @@ import { continuationMessages, type PromptMessage } from '../providers/provider.
 import { buildPrompt, outputBudget } from './build-prompt.ts';
 import { createCoalescingWriter } from './coalescing-writer.ts';
 import { relayProviderStream } from './relay-provider-stream.ts';
-import { openAttemptWriter, type AttemptProgress } from './run-writer.ts';
+import { openAttemptWriter, type AttemptProgress, type RunWriter } from './run-writer.ts';
 
 /** After the reply ended, the `ended` heartbeat goes out this soon if saving and closing still run. */
 const ENDED_HEARTBEAT_AFTER_MS = 200;
@@ -56,14 +56,15 @@ async function* afterFirst<T>(items: AsyncIterable<T>, after: () => void): Async
 
 export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityDependencies, input: ChatRunInput, hooks: StreamReplyHooks<R> = {}): Promise<R> {
   const context = Context.current();
-  const { endpoint, provider } = await runEndpoint(deps, input);
   const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
-
-  const writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds) });
+  let writer: RunWriter | undefined;
   let ended = hooks.afterStream ? previous?.ended : undefined;
-  const progress = (): AttemptProgress => (ended === undefined ? writer.progress() : { ...writer.progress(), ended });
-  // Heartbeats come from a timer, not per token (a per-token call costs CPU; the SDK would throttle them anyway).
+  // Until this attempt's writer is open, a heartbeat carries the previous attempt's details on (a rebuild needs them).
+  const progress = (): AttemptProgress | undefined => (!writer ? previous : ended === undefined ? writer.progress() : { ...writer.progress(), ended });
+  // Heartbeats come from a timer, not per token (a per-token call costs CPU; the SDK would throttle them anyway),
+  // started before the provider's SDK is loaded and the writer opened, so neither eats into the heartbeat timeout.
   const heartbeat = startActivityHeartbeat({ details: progress, intervalMs: STREAM_HEARTBEAT_INTERVAL_MS, streamId: input.streamId, stops: deps.runStops });
+  const openWriter = async () => (writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds) }));
   let endedHeartbeat: NodeJS.Timeout | undefined;
   const finish = async (result: StreamReplyResult): Promise<R> => {
     ended = result.finishReason;
@@ -73,6 +74,8 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
     return hooks.afterStream ? hooks.afterStream(result) : (result as R);
   };
   try {
+    const { endpoint, provider } = await runEndpoint(deps, input);
+    const writer = await openWriter();
     if (ended !== undefined) {
       context.log.info('the reply had streamed whole before this attempt: finishing it without the model', { streamId: input.streamId });
       return await finish({ finishReason: ended });
@@ -102,7 +105,7 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
     return await finish(await relayProviderStream(hooks.afterFirstChunk ? afterFirst(chunks, hooks.afterFirstChunk) : chunks, { deltas, writer, signal: heartbeat.signal }));
   } catch (error) {
     // Stopped through Redis: what was read is written; the attempt ends cancelled once Temporal says so.
-    if (heartbeat.stoppedAhead) await heartbeat.afterStop();
+    if (heartbeat.stopped) await heartbeat.afterStop();
     throw error;
   } finally {
     heartbeat.stop();

@@ -23,6 +23,7 @@ import { demoTurnInput, writeCreated } from '../../test/helpers/chat-run-input.t
 import { cleanUpTestData, testEnvironment } from '../../test/helpers/test-app.ts';
 import { startFakeProvider, type FakeProvider } from '../../workers/demo-provider/openai-compatible-server.ts';
 import { createTokenCounter } from '../../workers/token-counter.ts';
+import { startActivityHeartbeat } from '../activity-heartbeat.ts';
 import { createStreamTurn } from './stream-turn.ts';
 
 const redis = createRedisClient('redis://127.0.0.1:6379', 'stream-stop-test');
@@ -117,6 +118,35 @@ test('a stop for another run, or after the watch ended, reaches nobody', async (
     await publishRunStop(redis, keys, 'run-c');
     await sleep(200);
     assert.deepEqual(calls.sort(), ['b', 'b2']);
+  } finally {
+    await stops.close();
+  }
+});
+
+test('after a stop, a cancellation that came first is thrown at once, and asking again throws the same without waiting', async () => {
+  const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
+  const stops = await startRunStopWatcher(redis, keys, { confirmWithinMs: 60_000 });
+  const streamId = randomUUID();
+  const environment = new MockActivityEnvironment();
+  try {
+    const outcome = await environment.run(async () => {
+      const heartbeat = startActivityHeartbeat({ details: () => ({}), intervalMs: 2000, streamId, stops });
+      try {
+        await publishRunStop(redis, keys, streamId);
+        while (!heartbeat.stopped) await sleep(10);
+        // Temporal's cancellation arrives before the activity has got round to asking for it.
+        environment.cancel();
+        const started = Date.now();
+        const first = await heartbeat.afterStop().catch((error: unknown) => error);
+        const second = await heartbeat.afterStop().catch((error: unknown) => error);
+        return { first, second, waitedMs: Date.now() - started };
+      } finally {
+        heartbeat.stop();
+      }
+    });
+    assert.ok(outcome.first instanceof CancelledFailure, `threw ${String(outcome.first)}`);
+    assert.equal(outcome.second, outcome.first);
+    assert.ok(outcome.waitedMs < 5000, `waited ${outcome.waitedMs} ms`);
   } finally {
     await stops.close();
   }

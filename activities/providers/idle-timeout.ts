@@ -12,11 +12,15 @@ import { ProviderStalledError } from './provider-errors.ts';
  */
 export async function* withIdleTimeout<T>(open: (signal: AbortSignal) => AsyncIterable<T>, options: { idleMs: number; outer: AbortSignal }): AsyncGenerator<T> {
   const controller = new AbortController();
-  const forward = () => controller.abort(options.outer.reason);
-  if (options.outer.aborted) forward();
-  options.outer.addEventListener('abort', forward, { once: true });
   /** Rejects the wait under way (set only while waiting for the provider). */
   let rejectWait: ((error: Error) => void) | undefined;
+  // The caller's abort ends the wait at once too, not only when the SDK settles after its request is aborted.
+  const forward = () => {
+    controller.abort(options.outer.reason);
+    rejectWait?.(options.outer.reason);
+  };
+  if (options.outer.aborted) forward();
+  options.outer.addEventListener('abort', forward, { once: true });
   /** When the current wait for the provider began; undefined while the caller has the chunk. */
   let waitingSince: number | undefined;
   let watchdog: NodeJS.Timeout | undefined;
