@@ -57,14 +57,13 @@ async function* afterFirst<T>(items: AsyncIterable<T>, after: () => void): Async
 export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityDependencies, input: ChatRunInput, hooks: StreamReplyHooks<R> = {}): Promise<R> {
   const context = Context.current();
   const previous = context.info.heartbeatDetails as AttemptProgress | undefined;
-  let writer: RunWriter | undefined;
+  let openedWriter: RunWriter | undefined;
   let ended = hooks.afterStream ? previous?.ended : undefined;
   // Until this attempt's writer is open, a heartbeat carries the previous attempt's details on (a rebuild needs them).
-  const progress = (): AttemptProgress | undefined => (!writer ? previous : ended === undefined ? writer.progress() : { ...writer.progress(), ended });
+  const progress = (): AttemptProgress | undefined => (!openedWriter ? previous : ended === undefined ? openedWriter.progress() : { ...openedWriter.progress(), ended });
   // Heartbeats come from a timer, not per token (a per-token call costs CPU; the SDK would throttle them anyway),
   // started before the provider's SDK is loaded and the writer opened, so neither eats into the heartbeat timeout.
   const heartbeat = startActivityHeartbeat({ details: progress, intervalMs: STREAM_HEARTBEAT_INTERVAL_MS, streamId: input.streamId, stops: deps.runStops });
-  const openWriter = async () => (writer = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds) }));
   let endedHeartbeat: NodeJS.Timeout | undefined;
   const finish = async (result: StreamReplyResult): Promise<R> => {
     ended = result.finishReason;
@@ -75,7 +74,7 @@ export async function streamReplyWith<R = StreamReplyResult>(deps: ChatActivityD
   };
   try {
     const { endpoint, provider } = await runEndpoint(deps, input);
-    const writer = await openWriter();
+    const writer = (openedWriter = await openAttemptWriter(deps, input, { lifetimeSeconds: runKeyLifetimeSeconds(deps.streamTtlSeconds) }));
     if (ended !== undefined) {
       context.log.info('the reply had streamed whole before this attempt: finishing it without the model', { streamId: input.streamId });
       return await finish({ finishReason: ended });

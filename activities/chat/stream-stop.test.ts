@@ -129,7 +129,7 @@ test('after a stop, a cancellation that came first is thrown at once, and asking
   const streamId = randomUUID();
   const environment = new MockActivityEnvironment();
   try {
-    const outcome = await environment.run(async () => {
+    const outcome: { first: unknown; second: unknown; waitedMs: number } = await environment.run(async () => {
       const heartbeat = startActivityHeartbeat({ details: () => ({}), intervalMs: 2000, streamId, stops });
       try {
         await publishRunStop(redis, keys, streamId);
