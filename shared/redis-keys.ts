@@ -19,10 +19,10 @@ export function createRedisKeys(prefix: string) {
     mcpDirectory: `${prefix}mcp-directory`,
     /** Pub/sub channel: the API asks the workers to reconnect an MCP server. */
     mcpReinitialize: `${prefix}mcp-reinitialize`,
-    /** Pub/sub channel: a run was stopped (its stream id), so the worker streaming it stops at once (shared/run-stops.ts). */
-    runStop: `${prefix}run-stop`,
     /** A worker's answer to one reinitialize request. */
     mcpReinitializeResult: (requestId: string) => `${prefix}mcp-reinitialize:${requestId}`,
+    /** Pub/sub channel: a run was stopped (its stream id), so the worker streaming it stops at once (shared/run-stops.ts). */
+    runStop: `${prefix}run-stop`,
   };
 }
 export type RedisKeys = ReturnType<typeof createRedisKeys>;

@@ -40,9 +40,10 @@ const searchCapture = searchEngine ? { wakeUp: createSearchIndexerWaker(client, 
 if (searchCapture) configureSearchChangeCapture(searchCapture);
 const search = searchEngine && config.WORKER_QUEUES.includes('search') ? await startSearchRuntime({ config, client, engine: searchEngine }) : undefined;
 // Only processes that stream replies (chat, agent) listen for stops.
-const runStops = config.WORKER_QUEUES.some((kind) => kind === 'chat' || kind === 'agent') ? await startRunStopWatcher(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { log: (message) => console.warn(message) }) : undefined;
+const keys = createRedisKeys(config.REDIS_KEY_PREFIX);
+const runStops = config.WORKER_QUEUES.some((kind) => kind === 'chat' || kind === 'agent') ? await startRunStopWatcher(redis, keys, { log: (message) => console.warn(message) }) : undefined;
 const workers = await createWorkers({ config, endpoints, redis, tokenCounter, connection, mcp: mcp?.pool, files: files?.deps, search, runStops });
-const heartbeat = startWorkerHeartbeat(redis, createRedisKeys(config.REDIS_KEY_PREFIX), { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
+const heartbeat = startWorkerHeartbeat(redis, keys, { workerId: randomUUID(), queues: workers.map((entry) => entry.taskQueue) });
 
 function loadSearchConfigOrExit() {
   try {
