@@ -13,7 +13,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureFerretdbLookupIndexes } from '../infra/ferretdb-lookup-indexes.ts';
 import { ensureFerretDB, ensureTemporal, ferretdbPostgresqlUrl, findFreePort, psql, stopChild, waitForPort, type ManagedService } from '../infra/local-services.ts';
-import { nodeProcessEnvironment } from '../infra/node-entry-points.ts';
+import { buildEntryPoints } from '../infra/build-entry-points.ts';
+import { nodeArguments, nodeProcessEnvironment } from '../infra/node-entry-points.ts';
 import { localSearchDefault } from '../infra/search-default.ts';
 import { describeSearchConfig, loadSearchConfig } from '../shared/search-config.ts';
 
@@ -119,9 +120,12 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     ...options.environment,
   };
 
+  // As npm start runs them: the build (infra/build-entry-points.ts), one of this run, removed at shutdown;
+  // BENCH_SOURCES=1 runs the TypeScript sources through tsx instead (what every process ran before).
+  const buildDirectory = process.env.BENCH_SOURCES === '1' ? undefined : path.join(root, '.data', 'bench', `build-${runId}`);
   function spawnEntry(entry: string, extra: Record<string, string> = {}): ChildProcess {
     const profile = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, '.data', 'bench', 'profiles')] : [];
-    return spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, entry)], { cwd: root, env: { ...environment, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    return spawn(process.execPath, [...profile, ...nodeArguments(entry, buildDirectory)], { cwd: root, env: { ...environment, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
   }
 
   const services: ManagedService[] = [];
@@ -142,6 +146,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       }
       for (const service of [...services].reverse()) if (service.child) await stopChild(service.child);
       if (temporalDirectory) rmSync(temporalDirectory, { recursive: true, force: true });
+      if (buildDirectory) rmSync(buildDirectory, { recursive: true, force: true });
     })());
 
   try {
@@ -165,12 +170,13 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
         Object.assign(environment, search.variables, { SEARCH_POSTGRES_SCHEMA: searchSchema.schema });
       }
       const searchLine = searchSchema ? `search on PostgreSQL schema ${searchSchema.schema}` : `search ${search.line}`;
-      shape = `like npm start: Temporal on SQLite (WAL) in ${path.relative(root, temporalDirectory!)} (${temporalAddress}), ${searchLine}`;
+      shape = `${buildDirectory ? 'build' : 'sources under tsx'}, like npm start: Temporal on SQLite (WAL) in ${path.relative(root, temporalDirectory!)} (${temporalAddress}), ${searchLine}`;
     } else {
       const search = loadSearchConfig(environment);
-      shape = `bench stack: Temporal in memory (${temporalAddress}), ${search.engine === 'disabled' ? 'no search' : `search ${describeSearchConfig(search)}`}`;
+      shape = `${buildDirectory ? 'build' : 'sources under tsx'}, bench stack: Temporal in memory (${temporalAddress}), ${search.engine === 'disabled' ? 'no search' : `search ${describeSearchConfig(search)}`}`;
     }
     console.error(`[stack] ${shape}`);
+    if (buildDirectory) await buildEntryPoints(buildDirectory);
     const provider = spawnEntry('workers/demo-provider.ts');
     children.push(provider);
     await waitForPort(providerPort, 'provider', provider);

@@ -1,3 +1,7 @@
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+
 /** The project's own processes, as paths from the repository root: `npm start` runs each under supervision. */
 export const nodeEntryPoints = {
   demoProvider: 'workers/demo-provider.ts',
@@ -15,4 +19,17 @@ export const nodeEntryPoints = {
  */
 export function nodeProcessEnvironment(environment: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return { MALLOC_ARENA_MAX: '2', ...environment };
+}
+
+/** Where the build of `entry` (a path from the root, e.g. `workers/worker.ts`) is in `buildDirectory`. */
+export function builtFile(buildDirectory: string, entry: string): string {
+  return path.join(buildDirectory, entry.replace(/\.ts$/, '.mjs'));
+}
+
+/**
+ * Node's arguments to run `entry`: its build (infra/build-entry-points.ts) when a build directory is given,
+ * else the TypeScript source through tsx.
+ */
+export function nodeArguments(entry: string, buildDirectory?: string): string[] {
+  return buildDirectory ? [builtFile(buildDirectory, entry)] : ['--import', 'tsx', path.join(root, entry)];
 }

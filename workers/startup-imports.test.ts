@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { builtFile } from '../infra/node-entry-points.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -46,6 +47,28 @@ function packagesLoadedAtStart(entry: string): Map<string, string> {
   return packages;
 }
 
+/** Static imports of a file of the build (esbuild's output: `import ... from "x";` on one or more lines). */
+function builtStaticImports(source: string): string[] {
+  return [...source.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s*"([^"]+)";|^import\s*"([^"]+)";/gm)].map((match) => (match[1] ?? match[2])!);
+}
+
+/** Every package reachable from a built entry point through static imports (chunks loaded on first use are not). */
+function packagesLoadedAtStartOfBuild(file: string): Set<string> {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const pending = [file];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    for (const specifier of builtStaticImports(readFileSync(current, 'utf8'))) {
+      if (specifier.startsWith('.')) pending.push(path.resolve(path.dirname(current), specifier));
+      else if (!specifier.startsWith('node:')) packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+    }
+  }
+  return packages;
+}
+
 describe('what the processes load at start', () => {
   it.each(['workers/worker.ts', 'api/server.ts'])('%s loads no provider SDK, S3 client or LanceDB until it is used', (entry) => {
     const packages = packagesLoadedAtStart(entry);
@@ -56,7 +79,16 @@ describe('what the processes load at start', () => {
     expect(loaded).toEqual([]);
   });
 
+  it.each(['workers/worker.ts', 'api/server.ts'])('the build of %s (what npm start runs) loads none of them either', (entry) => {
+    // Made once per test run by test/setup/global-setup.ts.
+    const packages = packagesLoadedAtStartOfBuild(builtFile(process.env.TEST_BUILD_DIR!, entry));
+    expect(packages.has('ioredis')).toBe(true);
+    expect(packages.has('mongoose')).toBe(true);
+    expect(LOADED_ON_FIRST_USE.filter((name) => packages.has(name))).toEqual([]);
+  });
+
   it('the walk sees a static import of one of them', () => {
+    expect(builtStaticImports('import {\n  a\n} from "@anthropic-ai/sdk";\nimport "./chunks/x.mjs";\nconst s = "import y from \'z\'";')).toEqual(['@anthropic-ai/sdk', './chunks/x.mjs']);
     expect(staticImports("import Anthropic from '@anthropic-ai/sdk';\nimport type { X } from 'y';\nimport { type A } from 'z';\nimport { b, type C } from 'w';")).toEqual(['@anthropic-ai/sdk', 'w']);
   });
 });

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import type { CountTokensTask } from './tasks/count-tokens.ts';
 import { createO200kCounter } from './tasks/o200k-counter.ts';
+import { taskThread } from '../shared/build-paths.ts';
 
 /**
  * Texts up to this many characters in all are counted in the calling thread: a chat turn counts the user's
@@ -13,15 +14,13 @@ export const INLINE_MAX_CHARS = 4096;
 /** The worker process's token counting; activities get `countTokens` through their factory. */
 export function createTokenCounter(options: { maxThreads?: number } = {}) {
   const pool = new Piscina<CountTokensTask, number[]>({
-    filename: new URL('./tasks/count-tokens.ts', import.meta.url).href,
+    // The task file, and tsx for its thread when it is TypeScript (shared/build-paths.ts).
+    ...taskThread('count-tokens'),
     // No thread until a long text comes, and none again a minute after the last one.
     minThreads: 0,
     // One thread by default (TOKENIZER_THREADS): each holds its own copy of the tables.
     maxThreads: options.maxThreads ?? 1,
     idleTimeout: 60_000,
-    // Task files are TypeScript: the threads load them through tsx whether or not the parent process
-    // was started with it (vitest's forks are not).
-    execArgv: process.execArgv.some((argument) => argument.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
   });
   let inline: ((text: string) => number) | undefined;
   // Built soon after start (~200 ms of CPU), not in the first chat's path.

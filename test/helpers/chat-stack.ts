@@ -12,6 +12,7 @@ import { createTokenCounter } from '../../workers/token-counter.ts';
 import { startMcpRuntime } from '../../workers/mcp-runtime.ts';
 import { createFileRuntime } from '../../workers/file-runtime.ts';
 import { startTestApp, testEnvironment, type TestApp } from './test-app.ts';
+import { nodeArguments } from '../../infra/node-entry-points.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -46,9 +47,13 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
   };
 }
 
-/** A real process from one of the entry points (workers/worker.ts, api/server.ts), for kill tests. */
+/**
+ * A real process from one of the entry points (workers/worker.ts, api/server.ts), for kill tests: its build,
+ * as `npm start` runs it (made once per test run by test/setup/global-setup.ts, TEST_BUILD_DIR), or the
+ * source through tsx when a test file runs without that setup.
+ */
 export function spawnEntryPoint(entry: string, overrides: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  const child = spawn(process.execPath, nodeArguments(entry, process.env.TEST_BUILD_DIR || undefined), {
     cwd: root,
     env: testEnvironment({ LOG_LEVEL: 'warn', ...overrides }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -30,9 +30,12 @@ import {
   type ManagedService,
 } from '../../infra/local-services.ts';
 import { createRunSearchSchema, dropRunSearchSchemas, type RunSearchSchema } from './search-schema.ts';
+import { buildEntryPoints } from '../../infra/build-entry-points.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
+/** This run's build of the entry points: its own, so runs side by side never load each other's half-written files. */
+const buildDirectory = path.join(dataDirectory, `build-${process.pid}`);
 const services: ManagedService[] = [];
 const localPortOf = (address: string) => Number(address.split(':')[1]) || undefined;
 /**
@@ -111,8 +114,11 @@ export async function setup() {
   mkdirSync(dataDirectory, { recursive: true });
   const bundlePath = path.join(dataDirectory, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
+  // The processes kill tests spawn run the build, as npm start runs them (test/helpers/chat-stack.ts).
+  const { outputDirectory } = await buildEntryPoints(buildDirectory);
   Object.assign(process.env, {
     NODE_ENV: 'test',
+    TEST_BUILD_DIR: outputDirectory,
     TEST_MONGO_URI: mongoUri,
     TEST_TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_CLI_PATH: temporalExecutable,
@@ -123,6 +129,7 @@ export async function setup() {
 }
 
 export async function teardown() {
+  rmSync(buildDirectory, { recursive: true, force: true });
   if (searchSchema) await dropRunSearchSchemas(searchSchema).catch((error: Error) => log(`search: could not drop ${searchSchema?.schema} (${error.message}); the next test run drops it`));
   for (const service of services.reverse()) if (service.child) await stopChild(service.child);
   if (ownDatabase) {

@@ -3,6 +3,7 @@ import type { ExtractTextResult, ExtractTextTask } from '../../../workers/tasks/
 import type { ChunkOptions, DocumentChunk } from '../chunk/chunk-document.ts';
 import type { ExtractedDocument } from './extracted-document.ts';
 import { BrokenFileError, deserializeExtractionError } from './extraction-errors.ts';
+import { taskThread } from '../../../shared/build-paths.ts';
 
 export interface ExtractFileInput {
   /** The uploaded file on local disk (the storage layer downloads S3 objects to a temporary file first). */
@@ -33,13 +34,12 @@ export interface ExtractFileResult {
  */
 export function createExtractionPool(options: { maxThreads?: number; maxHeapMb?: number } = {}) {
   const pool = new Piscina<ExtractTextTask, ExtractTextResult>({
-    filename: new URL('../../../workers/tasks/extract-text.ts', import.meta.url).href,
+    // The task file, and tsx for its thread when it is TypeScript (shared/build-paths.ts).
+    ...taskThread('extract-text'),
     minThreads: 0,
     maxThreads: options.maxThreads ?? 1,
     idleTimeout: 60_000,
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
-    // Task files are TypeScript: threads load them through tsx whether or not the parent runs under it.
-    execArgv: process.execArgv.some((argument) => argument.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
   });
   return {
     async extractFile(input: ExtractFileInput, extractOptions: ExtractFileOptions = {}): Promise<ExtractFileResult> {
