@@ -46,20 +46,25 @@ async function buildWorkflowBundle(): Promise<string | undefined> {
 }
 
 /**
- * The processes' build (infra/build-entry-points.ts) in dist/, made in a short-lived process before they start:
- * JavaScript instead of TypeScript run through tsx (less memory in every process and thread, faster start).
- * If it cannot be built, the processes run the sources through tsx, as before, and the log says so.
+ * The processes' build (infra/build-entry-points.ts: dist/<content hash>/), made in a short-lived process
+ * before they start: JavaScript instead of TypeScript run through tsx (less memory in every process and
+ * thread, faster start). A build is never rewritten under running processes, so a second `npm start` is
+ * safe. If it cannot be built, the processes run the sources through tsx, as before, and the log says why.
  */
 async function buildProcesses(): Promise<string | undefined> {
-  const target = path.join(root, 'dist');
-  const built = await new Promise<boolean>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'infra', 'build-entry-points.ts'), target], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error) log(`build: could not be made (${(stderr || error.message).trim().split('\n').at(-1)}); the processes run the TypeScript sources through tsx instead`);
-      else log(stdout.trim());
-      resolve(!error);
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'infra', 'build-entry-points.ts'), path.join(root, 'dist')], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) => {
+      const lines = stdout.trim().split('\n');
+      if (error) {
+        const reason = stderr.split('\n').find((line) => line.startsWith('build failed')) ?? stderr.trim().split('\n').find(Boolean) ?? error.message;
+        log(`build: could not be made (${reason}); the processes run the TypeScript sources through tsx instead`);
+        resolve(undefined);
+      } else {
+        log(lines[0]!);
+        resolve(lines.at(-1));
+      }
     });
   });
-  return built ? target : undefined;
 }
 
 async function startNodeService(name: string, entry: string, port?: number, environment?: NodeJS.ProcessEnv) {

@@ -1,20 +1,39 @@
 /**
  * Files a process finds by path rather than by import: the Piscina task files, and the workflow sources a
- * worker bundles when no WORKFLOW_BUNDLE_PATH is given. Under tsx they are the TypeScript sources; in the
- * build (infra/build-entry-points.ts) the task files are its own .mjs files, and esbuild defines the two
- * constants below, since `import.meta.url` there names the bundle, not this file.
+ * worker bundles when no WORKFLOW_BUNDLE_PATH is given. Under tsx they are the TypeScript sources. In a
+ * build (infra/build-entry-points.ts), where esbuild defines __DURACHAT_BUILD__, the task files are the
+ * build's own .mjs files; the build is found at run time by walking up from the running module (an entry
+ * point or a chunk) to its marker file, which also says where the sources are, so a build moved or copied
+ * with its project still works.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-declare const __DURACHAT_BUILD_DIR__: string | undefined;
-declare const __DURACHAT_SOURCE_ROOT__: string | undefined;
+declare const __DURACHAT_BUILD__: boolean | undefined;
 
-/** The build's directory when this process runs the build; undefined when it runs the sources. */
-export const buildDirectory: string | undefined = typeof __DURACHAT_BUILD_DIR__ === 'string' ? __DURACHAT_BUILD_DIR__ : undefined;
+/** The file at the top of every build. */
+export const BUILD_MARKER = 'durachat-build.json';
+
+function findBuild(): { directory: string; sourceRoot: string } {
+  const start = path.dirname(fileURLToPath(import.meta.url));
+  for (let directory = start; ; directory = path.dirname(directory)) {
+    const marker = path.join(directory, BUILD_MARKER);
+    if (existsSync(marker)) {
+      const { sourceRoot } = JSON.parse(readFileSync(marker, 'utf8')) as { sourceRoot: string };
+      return { directory, sourceRoot: path.resolve(directory, sourceRoot) };
+    }
+    if (path.dirname(directory) === directory) throw new Error(`no ${BUILD_MARKER} above ${start}: this build is incomplete (npm run build makes a whole one)`);
+  }
+}
+
+const build = typeof __DURACHAT_BUILD__ === 'boolean' && __DURACHAT_BUILD__ ? findBuild() : undefined;
+
+/** The build's directory when this process runs a build; undefined when it runs the sources. */
+export const buildDirectory: string | undefined = build?.directory;
 
 /** The project's root (package.json, workflows/ …), either way. */
-export const sourceRoot: string = typeof __DURACHAT_SOURCE_ROOT__ === 'string' ? __DURACHAT_SOURCE_ROOT__ : path.resolve(import.meta.dirname, '..');
+export const sourceRoot: string = build?.sourceRoot ?? path.resolve(import.meta.dirname, '..');
 
 /**
  * A Piscina pool's `filename` and `execArgv` for a task file of workers/tasks/. The sources are TypeScript,

@@ -50,10 +50,10 @@ export async function startInProcessWorker(overrides: Record<string, string>): P
 /**
  * A real process from one of the entry points (workers/worker.ts, api/server.ts), for kill tests: its build,
  * as `npm start` runs it (made once per test run by test/setup/global-setup.ts, TEST_BUILD_DIR), or the
- * source through tsx when a test file runs without that setup.
+ * source through tsx with `sources` (npm start's fallback) or when a test file runs without that setup.
  */
-export function spawnEntryPoint(entry: string, overrides: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, nodeArguments(entry, process.env.TEST_BUILD_DIR || undefined), {
+export function spawnEntryPoint(entry: string, overrides: Record<string, string>, options: { sources?: boolean } = {}): ChildProcess {
+  const child = spawn(process.execPath, nodeArguments(entry, options.sources ? undefined : process.env.TEST_BUILD_DIR || undefined), {
     cwd: root,
     env: testEnvironment({ LOG_LEVEL: 'warn', ...overrides }),
     stdio: ['ignore', 'pipe', 'pipe'],
