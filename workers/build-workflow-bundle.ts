@@ -8,11 +8,12 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { workflowBundleOptions } from './workflow-bundle-options.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const target = path.resolve(process.argv[2] ?? path.join(process.env.DATA_DIR ?? path.join(root, '.data'), 'workflow-bundle.js'));
 const started = Date.now();
-const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: undefined });
+const bundle = await bundleWorkflowCode({ ...workflowBundleOptions, logger: undefined });
 mkdirSync(path.dirname(target), { recursive: true });
 const partial = `${target}.${process.pid}.tmp`;
 writeFileSync(partial, bundle.code);

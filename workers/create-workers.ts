@@ -1,6 +1,5 @@
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import type { Redis } from 'ioredis';
-import path from 'node:path';
 import { createAgentActivities } from '../activities/agent/index.ts';
 import type { FileActivityDependencies } from '../activities/files/file-dependencies.ts';
 import { createFileActivities } from '../activities/files/index.ts';
@@ -22,7 +21,7 @@ import type { EndpointsConfig } from '../shared/endpoints-config.ts';
 import { loadFileEnvironment } from '../shared/file-config.ts';
 import { createRedisKeys } from '../shared/redis-keys.ts';
 import { createRunRegistry } from '../shared/run-registry.ts';
-import { sourceRoot } from '../shared/build-paths.ts';
+import { workflowBundleOptions } from './workflow-bundle-options.ts';
 import type { TokenCounter } from './token-counter.ts';
 
 export type RunKind = Config['WORKER_QUEUES'][number];
@@ -103,7 +102,7 @@ export async function createWorkers(options: {
   const workflowSource = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
     : needsWorkflows
-      ? { workflowBundle: await bundleWorkflowCode({ workflowsPath: path.join(sourceRoot, 'workflows', 'index.ts'), logger: quietBundlerLogger }) }
+      ? { workflowBundle: await bundleWorkflowCode({ ...workflowBundleOptions, logger: quietBundlerLogger }) }
       : {};
   const common: Partial<WorkerOptions> = {
     connection: options.connection,

@@ -31,6 +31,7 @@ import {
 } from '../../infra/local-services.ts';
 import { createRunSearchSchema, dropRunSearchSchemas, type RunSearchSchema } from './search-schema.ts';
 import { buildEntryPoints } from '../../infra/build-entry-points.ts';
+import { workflowBundleOptions } from '../../workers/workflow-bundle-options.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const dataDirectory = path.join(root, '.data', 'test');
@@ -110,7 +111,7 @@ export async function setup() {
   }
   searchSchema = await createRunSearchSchema({ url: process.env.SEARCH_POSTGRES_URL || ferretdbPostgresqlUrl(), hostId, processAlive });
   // Bundled once here: webpack takes seconds per worker otherwise.
-  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows', 'index.ts'), logger: undefined });
+  const bundle = await bundleWorkflowCode({ ...workflowBundleOptions, logger: undefined });
   mkdirSync(dataDirectory, { recursive: true });
   const bundlePath = path.join(dataDirectory, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
