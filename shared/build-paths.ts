@@ -36,12 +36,14 @@ export const buildDirectory: string | undefined = build?.directory;
 export const sourceRoot: string = build?.sourceRoot ?? path.resolve(import.meta.dirname, '..');
 
 /**
- * A Piscina pool's `filename` and `execArgv` for a task file of workers/tasks/. The sources are TypeScript,
- * so their threads load tsx whether or not this process did (vitest's forks do not); the build's threads
- * need nothing.
+ * A Piscina pool's `filename`, and `execArgv` when its threads need one. A thread inherits the process's
+ * arguments unless given its own, and given ones may not hold V8 flags (the worker runs with one:
+ * infra/node-entry-points.ts), so threads inherit them: the build's need nothing more, and the sources'
+ * need tsx, which a worker started through tsx passes on. Only a process that runs the sources without tsx
+ * (vitest's forks) gives its threads `--import tsx` explicitly.
  */
-export function taskThread(name: 'count-tokens' | 'extract-text'): { filename: string; execArgv: string[] } {
-  if (buildDirectory) return { filename: pathToFileURL(path.join(buildDirectory, 'workers', 'tasks', `${name}.mjs`)).href, execArgv: process.execArgv };
-  const execArgv = process.execArgv.some((argument) => argument.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
-  return { filename: pathToFileURL(path.join(sourceRoot, 'workers', 'tasks', `${name}.ts`)).href, execArgv };
+export function taskThread(name: 'count-tokens' | 'extract-text'): { filename: string; execArgv?: string[] } {
+  if (buildDirectory) return { filename: pathToFileURL(path.join(buildDirectory, 'workers', 'tasks', `${name}.mjs`)).href };
+  const filename = pathToFileURL(path.join(sourceRoot, 'workers', 'tasks', `${name}.ts`)).href;
+  return process.execArgv.some((argument) => argument.includes('tsx')) ? { filename } : { filename, execArgv: [...process.execArgv, '--import', 'tsx'] };
 }
