@@ -27,43 +27,30 @@ function staticImports(source: string): string[] {
   return specifiers;
 }
 
-/** Every package reachable from `entry` through static value imports of the project's own files. */
-function packagesLoadedAtStart(entry: string): Map<string, string> {
-  const seen = new Set<string>();
-  const packages = new Map<string, string>();
-  const pending = [path.join(root, entry)];
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    for (const specifier of staticImports(readFileSync(file, 'utf8'))) {
-      if (specifier.startsWith('.')) pending.push(path.resolve(path.dirname(file), specifier));
-      else if (!specifier.startsWith('node:')) {
-        const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
-        if (!packages.has(name)) packages.set(name, path.relative(root, file));
-      }
-    }
-  }
-  return packages;
-}
-
 /** Static imports of a file of the build (esbuild's output: `import ... from "x";` on one or more lines). */
 function builtStaticImports(source: string): string[] {
   return [...source.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s*"([^"]+)";|^import\s*"([^"]+)";/gm)].map((match) => (match[1] ?? match[2])!);
 }
 
-/** Every package reachable from a built entry point through static imports (chunks loaded on first use are not). */
-function packagesLoadedAtStartOfBuild(file: string): Set<string> {
+/**
+ * Every package reachable from `file` through the static imports `importsOf` finds, following the project's
+ * own files (dynamic `import()`, and so the build's chunks loaded on first use, is not followed): each
+ * package with the first file found importing it.
+ */
+function packagesLoadedAtStart(file: string, importsOf: (source: string) => string[] = staticImports): Map<string, string> {
   const seen = new Set<string>();
-  const packages = new Set<string>();
+  const packages = new Map<string, string>();
   const pending = [file];
   while (pending.length > 0) {
     const current = pending.pop()!;
     if (seen.has(current)) continue;
     seen.add(current);
-    for (const specifier of builtStaticImports(readFileSync(current, 'utf8'))) {
+    for (const specifier of importsOf(readFileSync(current, 'utf8'))) {
       if (specifier.startsWith('.')) pending.push(path.resolve(path.dirname(current), specifier));
-      else if (!specifier.startsWith('node:')) packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+      else if (!specifier.startsWith('node:')) {
+        const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+        if (!packages.has(name)) packages.set(name, path.relative(root, current));
+      }
     }
   }
   return packages;
@@ -71,7 +58,7 @@ function packagesLoadedAtStartOfBuild(file: string): Set<string> {
 
 describe('what the processes load at start', () => {
   it.each(['workers/worker.ts', 'api/server.ts'])('%s loads no provider SDK, S3 client or LanceDB until it is used', (entry) => {
-    const packages = packagesLoadedAtStart(entry);
+    const packages = packagesLoadedAtStart(path.join(root, entry));
     // The walk itself works: the worker and the API reach the packages everything needs.
     expect(packages.has('ioredis')).toBe(true);
     expect(packages.has('mongoose')).toBe(true);
@@ -81,7 +68,7 @@ describe('what the processes load at start', () => {
 
   it.each(['workers/worker.ts', 'api/server.ts'])('the build of %s (what npm start runs) loads none of them either', (entry) => {
     // Made once per test run by test/setup/global-setup.ts.
-    const packages = packagesLoadedAtStartOfBuild(builtFile(process.env.TEST_BUILD_DIR!, entry));
+    const packages = packagesLoadedAtStart(builtFile(process.env.TEST_BUILD_DIR!, entry), builtStaticImports);
     expect(packages.has('ioredis')).toBe(true);
     expect(packages.has('mongoose')).toBe(true);
     expect(LOADED_ON_FIRST_USE.filter((name) => packages.has(name))).toEqual([]);
