@@ -10,7 +10,7 @@
  * Without PostgreSQL it falls back to SQLite files in .data/test/ferretdb-<port>/ and says so.
  */
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,7 +115,12 @@ export async function setup() {
   mkdirSync(dataDirectory, { recursive: true });
   const bundlePath = path.join(dataDirectory, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
-  // The processes kill tests spawn run the build, as npm start runs them (test/helpers/chat-stack.ts).
+  // The processes kill tests spawn run the build, as npm start runs them (test/helpers/chat-stack.ts). The
+  // builds of runs that died before their teardown (their process is gone) are removed first.
+  for (const name of readdirSync(dataDirectory)) {
+    const pid = /^build-(\d+)$/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(path.join(dataDirectory, name), { recursive: true, force: true });
+  }
   const { outputDirectory } = await buildEntryPoints(buildDirectory);
   Object.assign(process.env, {
     NODE_ENV: 'test',
