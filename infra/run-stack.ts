@@ -29,42 +29,47 @@ let buildDirectory: string | undefined;
 const stopping = new AbortController();
 
 /**
+ * Runs a build script of the project (`node --import tsx <script> <target>`) in a short-lived process, so its
+ * tools (webpack, esbuild) never weigh on this one. Resolves with the lines it printed, or undefined when it
+ * failed; then `onFailure` gets the reason: the script's own "build failed" line or the error of an
+ * uncaught exception, not Node's version banner that ends its stderr.
+ */
+function runBuildScript(script: string, target: string, timeoutMs: number, onFailure: (reason: string) => void): Promise<string[] | undefined> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(root, script), target], { cwd: root, timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout.trim().split('\n'));
+      const lines = stderr.split('\n').map((line) => line.trim());
+      onFailure(lines.find((line) => /^(build failed|\w*Error\b)/.test(line)) ?? lines.find(Boolean) ?? error.message);
+      resolve(undefined);
+    });
+  });
+}
+
+/**
  * The workflow bundle, built once in a short-lived process before the worker starts (the worker then
  * skips webpack: faster start, ~80 MiB less peak RSS). A configured WORKFLOW_BUNDLE_PATH is used as given.
  */
 async function buildWorkflowBundle(): Promise<string | undefined> {
   if (config.WORKFLOW_BUNDLE_PATH) return config.WORKFLOW_BUNDLE_PATH;
   const target = path.join(dataDirectory, 'workflow-bundle.js');
-  const built = await new Promise<boolean>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'build-workflow-bundle.ts'), target], { cwd: root, timeout: 180_000 }, (error, stdout, stderr) => {
-      if (error) log(`workflow bundle: could not be built ahead (${(stderr || error.message).trim().split('\n').at(-1)}); the worker bundles at start instead`);
-      else log(stdout.trim());
-      resolve(!error);
-    });
-  });
-  return built ? target : undefined;
+  const printed = await runBuildScript('workers/build-workflow-bundle.ts', target, 180_000, (reason) => log(`workflow bundle: could not be built ahead (${reason}); the worker bundles at start instead`));
+  if (!printed) return undefined;
+  log(printed.join('\n'));
+  return target;
 }
 
 /**
- * The processes' build (infra/build-entry-points.ts: dist/<content hash>/), made in a short-lived process
- * before they start: JavaScript instead of TypeScript run through tsx (less memory in every process and
- * thread, faster start). A build is never rewritten under running processes, so a second `npm start` is
- * safe. If it cannot be built, the processes run the sources through tsx, as before, and the log says why.
+ * The processes' build (infra/build-entry-points.ts: dist/<content hash>/), made before they start:
+ * JavaScript instead of TypeScript run through tsx (less memory in every process and thread, faster start).
+ * A build is never rewritten under running processes, so a second `npm start` is safe. If it cannot be
+ * built, the processes run the sources through tsx, as before, and the log says why.
  */
 async function buildProcesses(): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'infra', 'build-entry-points.ts'), path.join(root, 'dist')], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) => {
-      const lines = stdout.trim().split('\n');
-      if (error) {
-        const reason = stderr.split('\n').find((line) => line.startsWith('build failed')) ?? stderr.trim().split('\n').find(Boolean) ?? error.message;
-        log(`build: could not be made (${reason}); the processes run the TypeScript sources through tsx instead`);
-        resolve(undefined);
-      } else {
-        log(lines[0]!);
-        resolve(lines.at(-1));
-      }
-    });
-  });
+  const printed = await runBuildScript('infra/build-entry-points.ts', path.join(root, 'dist'), 120_000, (reason) => log(`build: could not be made (${reason}); the processes run the TypeScript sources through tsx instead`));
+  if (!printed) return undefined;
+  log(printed[0]!);
+  // The script's last line is the build's directory.
+  return printed.at(-1);
 }
 
 async function startNodeService(name: string, entry: string, port?: number, environment?: NodeJS.ProcessEnv) {
