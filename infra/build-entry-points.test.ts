@@ -36,4 +36,5 @@ test('a versioned build: named by its content, reused when unchanged, `current` 
 test('the build goes inside the project (its packages resolve from node_modules there), never into the root itself', async () => {
   await expect(buildEntryPoints(path.join(os.tmpdir(), `durachat-build-${process.pid}`))).rejects.toThrow(/inside/);
   await expect(buildEntryPoints(projectRoot)).rejects.toThrow(/inside/);
+  await expect(buildVersion(path.join(os.tmpdir(), `durachat-builds-${process.pid}`))).rejects.toThrow(/inside/);
 });

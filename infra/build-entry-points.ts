@@ -31,16 +31,20 @@ export const builtEntryPoints = ['api/server.ts', 'workers/worker.ts', 'workers/
 
 const KEEP_OTHER_BUILDS = 3;
 
-function insideProject(directory: string): boolean {
-  const relative = path.relative(projectRoot, directory);
-  return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+/** The resolved directory, if it is a folder inside the project (not the root itself); else it throws. */
+function insideProject(directory: string): string {
+  const resolved = path.resolve(directory);
+  const relative = path.relative(projectRoot, resolved);
+  if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new Error(`the build must go in a folder inside ${projectRoot} (its packages resolve from node_modules there), not ${resolved}`);
+  }
+  return resolved;
 }
 
 /** Builds into `outputDirectory` (created; what is there already is overwritten, not cleared). */
 export async function buildEntryPoints(outputDirectory: string): Promise<{ outputDirectory: string; milliseconds: number }> {
   const started = Date.now();
-  const outdir = path.resolve(outputDirectory);
-  if (!insideProject(outdir)) throw new Error(`the build must go in a folder inside ${projectRoot} (its packages resolve from node_modules there), not ${outdir}`);
+  const outdir = insideProject(outputDirectory);
   mkdirSync(outdir, { recursive: true });
   await build({
     entryPoints: builtEntryPoints.map((entry) => path.join(projectRoot, entry)),
@@ -88,7 +92,8 @@ function contentHash(directory: string): string {
  */
 export async function buildVersion(parent = path.join(projectRoot, 'dist')): Promise<{ directory: string; reused: boolean; milliseconds: number }> {
   const started = Date.now();
-  const staging = path.join(parent, `.staging-${process.pid}-${Date.now()}`);
+  // Checked before anything is made there, so a clean-up failure cannot hide the reason.
+  const staging = path.join(insideProject(parent), `.staging-${process.pid}-${Date.now()}`);
   try {
     await buildEntryPoints(staging);
     const directory = path.join(parent, contentHash(staging));
