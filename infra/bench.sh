@@ -6,6 +6,7 @@
 # `npm run bench -- --ingestion [...]`: file ingestion throughput and the API's RSS during a big upload (bench/ingestion-bench.ts).
 # `npm run bench -- --search [...]`: search query latency at 100,000 indexed messages and indexing lag (bench/search-bench.ts).
 # `npm run bench -- --ferretdb-lookups [...]`: one indexed lookup on FerretDB over PostgreSQL, default versus tuned (bench/ferretdb-lookups.ts).
+# `npm run bench -- --search-drain [...]`: one drain of the search outbox as the database grows, and reads by `$in` versus by id (bench/search-drain.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
@@ -19,6 +20,7 @@ for argument in "$@"; do
     --ingestion) entry=bench/ingestion-bench.ts ;;
     --search) entry=bench/search-bench.ts ;;
     --ferretdb-lookups) entry=bench/ferretdb-lookups.ts ;;
+    --search-drain) entry=bench/search-drain.ts ;;
     *) args+=("$argument") ;;
   esac
 done

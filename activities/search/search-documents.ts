@@ -1,4 +1,5 @@
 import { Conversation, Message } from '../../shared/models/index.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import type { SearchConversationDocument, SearchMessageDocument } from './search-engine.ts';
 
 type LeanConversation = { conversationId: string; user: string; title?: string; tags?: string[]; updatedAt?: Date };
@@ -64,14 +65,15 @@ function byId<T extends { user: string }>(documents: T[], idOf: (document: T) =>
   return map;
 }
 
+/** Read by id (shared/find-each-id.ts): `$in` made every drain read the whole collection on FerretDB. */
 export async function currentConversations(ids: string[]): Promise<Map<string, SearchConversationDocument>> {
   if (ids.length === 0) return new Map();
-  const found = await Conversation.find({ conversationId: { $in: [...new Set(ids)] } }, conversationFields).lean<LeanConversation[]>();
+  const found = await findEachId(ids, (conversationId) => Conversation.find({ conversationId }, conversationFields).lean<LeanConversation[]>());
   return new Map([...byId(found, (document) => document.conversationId)].map(([id, document]) => [id, conversationDocument(document)]));
 }
 
 export async function currentMessages(ids: string[]): Promise<Map<string, SearchMessageDocument>> {
   if (ids.length === 0) return new Map();
-  const found = await Message.find({ messageId: { $in: [...new Set(ids)] } }, messageFields).lean<LeanMessage[]>();
+  const found = await findEachId(ids, (messageId) => Message.find({ messageId }, messageFields).lean<LeanMessage[]>());
   return new Map([...byId(found, (document) => document.messageId)].map(([id, document]) => [id, messageDocument(document)]));
 }
