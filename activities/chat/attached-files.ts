@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { holdsText } from '../../shared/file-ingestion.ts';
 import { File, type FileStatus } from '../../shared/models/file.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import type { AttachedFileReference } from './load-thread.ts';
 
 /**
@@ -70,9 +71,10 @@ const recordProjection = { _id: 0, file_id: 1, filename: 1, type: 1, bytes: 1, s
 export const mongoAttachedFileStore: AttachedFileStore = {
   async find(userId, fileIds) {
     // Texts are large: which records have one is a second, id-only query; the texts are read one by one later.
+    // By id (shared/find-each-id.ts): `file_id: {$in}` made FerretDB read every file of the user.
     const [records, withText] = await Promise.all([
-      File.find({ user: userId, file_id: { $in: fileIds } }, recordProjection).lean<Array<Omit<AttachedFileRecord, 'hasText'>>>(),
-      File.find({ user: userId, file_id: { $in: fileIds }, text: { $exists: true } }, { _id: 0, file_id: 1 }).lean<Array<{ file_id: string }>>(),
+      findEachId(fileIds, (file_id) => File.find({ user: userId, file_id }, recordProjection).lean<Array<Omit<AttachedFileRecord, 'hasText'>>>()),
+      findEachId(fileIds, (file_id) => File.find({ user: userId, file_id, text: { $exists: true } }, { _id: 0, file_id: 1 }).lean<Array<{ file_id: string }>>()),
     ]);
     const hasText = new Set(withText.map((record) => record.file_id));
     return records.map((record) => ({ ...record, hasText: hasText.has(record.file_id) }));

@@ -1,6 +1,7 @@
 import type { FileSearch } from '../files/index/file-search.ts';
 import type { ToolDefinition } from '../providers/provider.ts';
 import { File } from '../../shared/models/file.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import type { RunnableTool } from './tool-types.ts';
 
 export const FILE_SEARCH_TOOL = 'file_search';
@@ -27,7 +28,8 @@ export function createFileSearchTool(search: FileSearch, fileIds: string[]): Run
     async call(args, context) {
       const query = typeof args.query === 'string' ? args.query.trim().slice(0, 2000) : '';
       if (!query) return { output: 'file_search needs a query.', isError: true };
-      const files = await File.find({ file_id: { $in: fileIds }, status: 'ready' }, { file_id: 1, filename: 1, user: 1 }).lean<Array<{ file_id: string; filename: string; user: unknown }>>();
+      // By id (shared/find-each-id.ts: FerretDB reads every ready file for `file_id: {$in}`).
+      const files = await findEachId(fileIds, (file_id) => File.find({ file_id, status: 'ready' }, { file_id: 1, filename: 1, user: 1 }).lean<Array<{ file_id: string; filename: string; user: unknown }>>());
       if (files.length === 0) return { output: 'None of the attached files is ready to search yet.', isError: false };
       const names = new Map(files.map((file) => [file.file_id, file.filename]));
       const byOwner = new Map<string, string[]>();

@@ -7,6 +7,7 @@ import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../../shared/errors.ts';
 import { roleDefinitions } from '../../shared/roles.ts';
 import { File } from '../../shared/models/file.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import { holdsText } from '../../shared/file-ingestion.ts';
 import type { AgentForRun } from '../../shared/agent-run.ts';
 import { agentParameters, definedOnly } from '../services/agent-parameters.ts';
@@ -183,7 +184,8 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     const ids = agent.file_search_file_ids ?? [];
     if (ids.length === 0) return [];
     const owners = [...new Set([agent.author, userId].filter((owner): owner is string => Boolean(owner)))];
-    const found = await File.find({ file_id: { $in: ids }, user: { $in: owners } }, { file_id: 1 }).lean<Array<{ file_id: string }>>();
+    // By id (shared/find-each-id.ts: FerretDB reads the whole collection for `file_id: {$in}`).
+    const found = await findEachId(ids, (file_id) => File.find({ file_id, user: { $in: owners } }, { file_id: 1 }).lean<Array<{ file_id: string }>>());
     return found.map((file) => file.file_id);
   }
 
@@ -192,7 +194,7 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
    * the client attached them (the prompt presents them in that order; the database returns its own).
    */
   async function ownFilesOf(userId: string, fileIds: string[]) {
-    const found = await File.find({ user: userId, file_id: { $in: fileIds } }, { file_id: 1, filename: 1, filepath: 1, type: 1, bytes: 1, width: 1, height: 1 }).lean<Array<{ file_id: string; filename: string; filepath: string; type: string; bytes: number; width?: number; height?: number }>>();
+    const found = await findEachId(fileIds, (file_id) => File.find({ user: userId, file_id }, { file_id: 1, filename: 1, filepath: 1, type: 1, bytes: 1, width: 1, height: 1 }).lean<Array<{ file_id: string; filename: string; filepath: string; type: string; bytes: number; width?: number; height?: number }>>());
     const position = new Map(fileIds.map((id, index) => [id, index] as const));
     found.sort((a, b) => position.get(a.file_id)! - position.get(b.file_id)!);
     return found.map(({ file_id, filename, filepath, type, bytes, width, height }) => ({ file_id, filename, filepath, type, bytes, ...(width !== undefined ? { width } : {}), ...(height !== undefined ? { height } : {}) }));

@@ -1,5 +1,7 @@
+import type { Model } from 'mongoose';
 import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
 import { NotFoundError } from '../../shared/errors.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import { Conversation, ConversationTag, Message, SharedLink } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
 import { changesMatching, conversationChange, recordSearchChanges } from '../../shared/search-changes.ts';
@@ -75,14 +77,18 @@ export function createConversationService() {
      * never orphans. Bookmark counts are recounted after, as LibreChat's tag counts follow deletions.
      */
     async remove(userId: string, conversationIds: string[]) {
-      const owned = await Conversation.find({ user: userId, conversationId: { $in: conversationIds } }, { conversationId: 1, tags: 1 }).lean<LeanConversation[]>();
+      // Each conversation by its id, in reads and deletes: `conversationId: {$in}` made FerretDB read every
+      // message and conversation of the user, twice per deletion (shared/find-each-id.ts).
+      const ofConversation = (conversationId: string) => ({ user: userId, conversationId });
+      const owned = await findEachId(conversationIds, (conversationId) => Conversation.find(ofConversation(conversationId), { conversationId: 1, tags: 1 }).lean<LeanConversation[]>());
       const ids = owned.map((conversation) => conversation.conversationId);
       if (ids.length === 0) throw new NotFoundError('Conversation not found');
-      await SharedLink.deleteMany({ user: userId, conversationId: { $in: ids } });
+      const deleteEach = (model: Model<any>) => model.bulkWrite(ids.map((id) => ({ deleteMany: { filter: ofConversation(id) } })), { ordered: false });
+      await deleteEach(SharedLink);
       // The index learns of each deleted message by id (the database has nothing left to name them by).
-      const removedMessages = await changesMatching('message', Message, { user: userId, conversationId: { $in: ids } });
-      const messages = await Message.deleteMany({ user: userId, conversationId: { $in: ids } });
-      const conversations = await Conversation.deleteMany({ user: userId, conversationId: { $in: ids } });
+      const removedMessages = await findEachId(ids, (id) => changesMatching('message', Message, ofConversation(id)));
+      const messages = await deleteEach(Message);
+      const conversations = await deleteEach(Conversation);
       await recordSearchChanges([...ids.map((id) => conversationChange(userId, id)), ...removedMessages]);
       for (const tag of new Set(owned.flatMap((conversation) => (Array.isArray(conversation.tags) ? (conversation.tags as string[]) : [])))) {
         await ConversationTag.updateOne({ user: userId, tag }, { $set: { count: await Conversation.countDocuments({ user: userId, tags: tag }) } });

@@ -4,6 +4,7 @@ import type { Types } from 'mongoose';
 import { NotFoundInStorageError, storageKey } from '../../activities/files/storage/file-storage.ts';
 import type { FileStorages } from '../../activities/files/storage/create-file-storage.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import type { FileKind, FilesConfig, FileStrategy } from '../../shared/file-config.ts';
 import { Agent } from '../../shared/models/agent.ts';
 import { PermissionBits } from '../../shared/models/acl-entry.ts';
@@ -194,7 +195,7 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
         await Agent.updateOne({ _id: agent._id }, { $pullAll: { [`tool_resources.${request.tool_resource}.file_ids`]: request.fileIds } });
         return { unlinked: true as const };
       }
-      const found = await File.find({ file_id: { $in: request.fileIds } }, FILE_VIEW_PROJECTION).lean<LeanFile[]>();
+      const found = await findEachId(request.fileIds, (file_id) => File.find({ file_id }, FILE_VIEW_PROJECTION).lean<LeanFile[]>());
       // Another user's file may be deleted only as an editor of the agent its owner uploaded it to (the file's
       // own `agent_id`): ids merely listed in some agent's tool_resources prove nothing (anyone can list any id
       // in an agent of their own).
@@ -222,7 +223,8 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
       const ids = [...new Set(Object.values(agent.tool_resources ?? {}).flatMap((resource) => resource?.file_ids ?? []))];
       if (ids.length === 0) return [];
       // Only files the agent's author uploaded, or that were uploaded to this agent: not any id someone listed.
-      const found = await File.find({ file_id: { $in: ids }, $or: [{ user: agent.author }, { agent_id: agentId }] }, FILE_VIEW_PROJECTION).lean<LeanFile[]>();
+      // By id (shared/find-each-id.ts: FerretDB reads the whole collection for `file_id: {$in}`).
+      const found = await findEachId(ids, (file_id) => File.find({ file_id, $or: [{ user: agent.author }, { agent_id: agentId }] }, FILE_VIEW_PROJECTION).lean<LeanFile[]>());
       return found.map(publicFile);
     },
   };

@@ -1,5 +1,6 @@
 import type { SearchEngine } from '../../activities/search/search-engine.ts';
 import { UnavailableError, ValidationError } from '../../shared/errors.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import { Conversation, Message } from '../../shared/models/index.ts';
 import { publicDocument } from '../../shared/public-document.ts';
 
@@ -62,9 +63,10 @@ export function createSearchService(deps: { engine?: SearchEngine; log?: { warn:
       const active = requireEngine();
       const page = await query(() => active.searchConversations({ user: userId, text: input.search, limit: input.limit, cursor: input.cursor }));
       const ids = page.hits.map((hit) => hit.conversationId);
-      const filter: Record<string, unknown> = { user: userId, conversationId: { $in: ids }, isArchived: input.isArchived ? true : { $ne: true } };
+      const filter: Record<string, unknown> = { user: userId, isArchived: input.isArchived ? true : { $ne: true } };
       if (input.tags?.length) filter.tags = { $in: input.tags };
-      const found = ids.length === 0 ? [] : await Conversation.find(filter).lean<LeanConversation[]>();
+      // By id, not `conversationId: {$in}`: FerretDB would read every conversation of the user (find-each-id.ts).
+      const found = await findEachId(ids, (conversationId) => Conversation.find({ ...filter, conversationId }).lean<LeanConversation[]>());
       const byId = new Map(found.map((conversation) => [conversation.conversationId, conversation]));
       return {
         conversations: ids.flatMap((id) => (byId.has(id) ? [publicDocument(byId.get(id)!)] : [])),
@@ -81,8 +83,9 @@ export function createSearchService(deps: { engine?: SearchEngine; log?: { warn:
       const page = await query(() => active.searchMessages({ user: userId, text: input.search, limit: input.limit, cursor: input.cursor }));
       if (page.hits.length === 0) return { messages: [], nextCursor: page.nextCursor ?? null };
       const [messages, conversations] = await Promise.all([
-        Message.find({ user: userId, messageId: { $in: page.hits.map((hit) => hit.messageId) } }).lean<LeanMessage[]>(),
-        Conversation.find({ user: userId, conversationId: { $in: [...new Set(page.hits.map((hit) => hit.conversationId))] } }, { conversationId: 1, title: 1, endpoint: 1, model: 1, iconURL: 1 }).lean<LeanConversation[]>(),
+        // By id: `$in` read every message of the user on FerretDB (shared/find-each-id.ts).
+        findEachId(page.hits.map((hit) => hit.messageId), (messageId) => Message.find({ user: userId, messageId }).lean<LeanMessage[]>()),
+        findEachId(page.hits.map((hit) => hit.conversationId), (conversationId) => Conversation.find({ user: userId, conversationId }, { conversationId: 1, title: 1, endpoint: 1, model: 1, iconURL: 1 }).lean<LeanConversation[]>()),
       ]);
       const messageById = new Map(messages.map((message) => [message.messageId, message]));
       const conversationById = new Map(conversations.map((conversation) => [conversation.conversationId, conversation]));
