@@ -44,7 +44,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
     // Closed before (an earlier attempt of the turn, finishRun, or the sweeper): everything up to the end
     // event was done then (it is written last but the search changes), so nothing is saved again; saving
     // again with this call's outcome could only be worse (a retry knows less: a finish reason, an error).
-    await recordSearchChanges([messageChange(input.userId, input.responseMessageId), conversationChange(input.userId, input.conversationId)]);
+    await recordSearchChanges(turnChanges(input));
     const saved = (last!.event as { responseMessage?: Record<string, unknown> }).responseMessage;
     return { replyExcerpt: String(saved?.text ?? folded.text).slice(0, TITLE_EXCERPT_CHARS) };
   }
@@ -76,7 +76,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
 
   // Unless saveRequest is known to have succeeded, the request is saved here too (insert-if-absent), so
   // the turn is whole even when saveRequest failed for good or the run was terminated before it ran.
-  if (!options.requestSaved) await saveRequestDocuments(input, deps.countTokens);
+  if (!options.requestSaved) await saveRequestDocuments(input, deps.countTokens, { recordSearchChanges: false });
   let responseMessage: Record<string, unknown> = reply;
   if (isContinuation || !(await insertIfAbsent(Message, reply))) {
     const { messageId: _messageId, user: _user, ...changes } = reply;
@@ -124,17 +124,35 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
 
   // Recorded after the end event, so the reply's last event never waits for the search outbox; a crash
   // before this line is retried by Temporal (closeRun is idempotent) or caught by the reconciliation.
-  await recordSearchChanges([messageChange(input.userId, input.responseMessageId), conversationChange(input.userId, input.conversationId)]);
+  await recordSearchChanges(turnChanges(input));
 
   // For the title: the start of the reply, so generateTitle needs no database read.
   return { replyExcerpt: text.slice(0, TITLE_EXCERPT_CHARS) };
 }
 
 /**
+ * What a closed turn changed for the search index: the request, the reply and the conversation, in one
+ * outbox insert. The request is recorded here even when saveRequestDocuments recorded it already (an agent
+ * run's saveRequest activity does, at the start of a run that may last long): a duplicate entry is drained
+ * like any other, and a chat turn leaves it to this one insert (saveRequestDocuments' `recordSearchChanges:
+ * false`), one outbox write fewer per turn. Every way a run ends goes through closeRun (the turn, finishRun,
+ * the API's sweeper), so the request is never left out.
+ */
+function turnChanges(input: ChatRunInput) {
+  return [
+    ...(input.userMessage ? [messageChange(input.userId, input.userMessage.messageId)] : []),
+    messageChange(input.userId, input.responseMessageId),
+    conversationChange(input.userId, input.conversationId),
+  ];
+}
+
+/**
  * A new conversation and the user's message, inserted with their ids as unique keys, so a retry writes
  * nothing twice. An existing conversation's settings are updated when the run closes, in its one update.
+ * `recordSearchChanges: false` leaves the search outbox to closeRun (turnChanges), which records them with
+ * the reply.
  */
-export async function saveRequestDocuments(input: ChatRunInput, countTokens?: (texts: string[]) => Promise<number[]>): Promise<void> {
+export async function saveRequestDocuments(input: ChatRunInput, countTokens?: (texts: string[]) => Promise<number[]>, options: { recordSearchChanges?: boolean } = {}): Promise<void> {
   if (input.isNewConversation) {
     await insertIfAbsent(Conversation, { conversationId: input.conversationId, user: input.userId, title: 'New Chat', ...conversationSettings(input) });
   }
@@ -153,6 +171,7 @@ export async function saveRequestDocuments(input: ChatRunInput, countTokens?: (t
       ...(tokenCount !== undefined ? { tokenCount } : {}),
     });
   }
+  if (options.recordSearchChanges === false) return;
   await recordSearchChanges([
     ...(input.isNewConversation ? [conversationChange(input.userId, input.conversationId)] : []),
     ...(input.userMessage ? [messageChange(input.userId, input.userMessage.messageId)] : []),

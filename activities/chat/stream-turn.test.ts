@@ -14,6 +14,8 @@ import { closeRun } from '../../shared/close-run.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { connectDatabase } from '../../shared/database.ts';
 import { Message } from '../../shared/models/index.ts';
+import { SearchOutbox } from '../../shared/models/search-outbox.ts';
+import { configureSearchChangeCapture } from '../../shared/search-changes.ts';
 import { createRedisClient } from '../../shared/redis-client.ts';
 import { messageStepId } from '../../shared/run-events.ts';
 import { appendUnfenced, readEvents } from '../../shared/run-stream.ts';
@@ -83,4 +85,29 @@ test('closing a run again after its end event changes nothing: the retry knows l
   assert.equal(reply!.finish_reason, 'length');
   assert.equal(reply!.unfinished, false);
   assert.equal(reply!.error, false);
+});
+
+test('a turn records its search changes once, as the run closes: the request, the reply and the new conversation in one outbox insert', async () => {
+  const run = demoTurnInput('what is an okapi?');
+  await writeCreated(redis, config.REDIS_KEY_PREFIX, run, 120);
+  const inserts: unknown[][] = [];
+  mongoose.set('debug', (collection: string, method: string, documents: unknown) => {
+    if (collection === 'searchoutbox' && method === 'insertMany') inserts.push(documents as unknown[]);
+  });
+  // Capture on without a wake-up: entries are written, no indexer is signalled.
+  configureSearchChangeCapture({ wakeDelayMs: 0 });
+  try {
+    const environment = new MockActivityEnvironment({ workflowExecution: { workflowId: `chat-${run.responseMessageId}`, runId: randomUUID() } });
+    const result = (await environment.run(createStreamTurn(deps), run)) as { closed: boolean };
+    assert.equal(result.closed, true);
+  } finally {
+    configureSearchChangeCapture(undefined);
+    mongoose.set('debug', false);
+  }
+  assert.equal(inserts.length, 1, `one outbox insert per turn, not ${inserts.length}`);
+  const recorded = await SearchOutbox.find({ user: run.userId }, { _id: 0, kind: 1, id: 1 }).lean<Array<{ kind: string; id: string }>>();
+  assert.deepEqual(
+    recorded.map((entry) => `${entry.kind}:${entry.id}`).sort(),
+    [`conversation:${run.conversationId}`, `message:${run.responseMessageId}`, `message:${run.userMessage!.messageId}`].sort(),
+  );
 });

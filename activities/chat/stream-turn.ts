@@ -55,7 +55,8 @@ export function createStreamTurn(deps: ChatActivityDependencies, options: { save
     // Resolves to the failure, if any (logged once, here).
     let saving: Promise<Error | undefined> | undefined;
     const startSaving = () =>
-      (saving ??= saveRequest(input, countTokens).then(
+      // Its search changes are recorded with the reply's when the run closes (close-run.ts, turnChanges).
+      (saving ??= saveRequest(input, countTokens, { recordSearchChanges: false }).then(
         () => undefined,
         (error: Error) => {
           context.log.warn('saving the request failed; finishRun will save it and close the run', { streamId: input.streamId, error: error.message });
