@@ -13,6 +13,7 @@ import { argument, isMain, startBenchStack } from './bench-stack.ts';
 import { readSse } from '../test/helpers/sse-client.ts';
 import { cpuSeconds, peakRssMiB, percentile } from './process-stats.ts';
 import { formatPerThousand, stackCpuSnapshot, stackCpuUsed } from './stack-cpu.ts';
+import { seedHistory } from './seed-history.ts';
 
 export interface Sample {
   ttftMs: number;
@@ -112,6 +113,8 @@ async function main() {
     // Warm up both paths (worker bundle, connections, JIT).
     await inParallel(5, (index) => durachatChat(baseUrl, token, `warm up ${index} [tokens=20]`));
     await inParallel(5, (index) => directChat(direct, `warm up ${index} [tokens=20]`));
+    const history = Number(argument('history', '0'));
+    if (history > 0) console.log(`history: ${history} messages seeded in ${(await seedHistory(stack.environment.MONGO_URI!, history)).toFixed(1)} s`);
     await stack.addLookupIndexes();
 
     if (!process.argv.includes('--skip-ttft')) await measureTimeToFirstToken(baseUrl, token, direct, ttftRounds, children);

@@ -123,14 +123,25 @@ export function imageTokens(image: { width?: number; height?: number }): number 
 
 const isExtracting = (record: AttachedFileRecord) => holdsText(record.type) && !record.hasText && (record.status === 'pending' || record.status === 'extracting');
 
-/** The records, once every text file has its text or has stopped trying, or the wait is over. */
+/**
+ * The records, once every text file has its text or has stopped trying, or the wait is over. Each poll reads
+ * only the files still being extracted (the reads go by id, two per file: shared/find-each-id.ts); one gone
+ * meanwhile (deleted) is left out, as a first read would leave it out.
+ */
 async function settledRecords(store: AttachedFileStore, userId: string, fileIds: string[], waitMs: number, signal?: AbortSignal): Promise<Map<string, AttachedFileRecord>> {
   const deadline = Date.now() + waitMs;
+  const records = new Map((await store.find(userId, fileIds)).map((record) => [record.file_id, record]));
   for (;;) {
-    const records = await store.find(userId, fileIds);
+    const extracting = [...records.values()].filter(isExtracting).map((record) => record.file_id);
     const remaining = deadline - Date.now();
-    if (!records.some(isExtracting) || remaining <= 0) return new Map(records.map((record) => [record.file_id, record]));
+    if (extracting.length === 0 || remaining <= 0) return records;
     await sleep(Math.min(ATTACHMENT_POLL_MS, remaining), undefined, { signal });
+    const polled = new Map((await store.find(userId, extracting)).map((record) => [record.file_id, record]));
+    for (const id of extracting) {
+      const record = polled.get(id);
+      if (record) records.set(id, record);
+      else records.delete(id);
+    }
   }
 }
 

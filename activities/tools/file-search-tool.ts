@@ -29,7 +29,10 @@ export function createFileSearchTool(search: FileSearch, fileIds: string[]): Run
       const query = typeof args.query === 'string' ? args.query.trim().slice(0, 2000) : '';
       if (!query) return { output: 'file_search needs a query.', isError: true };
       // By id (shared/find-each-id.ts: FerretDB reads every ready file for `file_id: {$in}`).
-      const files = await findEachId(fileIds, (file_id) => File.find({ file_id, status: 'ready' }, { file_id: 1, filename: 1, user: 1 }).lean<Array<{ file_id: string; filename: string; user: unknown }>>());
+      type Ready = { file_id: string; filename: string; user: unknown };
+      const files = await findEachId(fileIds, (file_id) => File.find({ file_id, status: 'ready' }, { file_id: 1, filename: 1, user: 1 }).lean<Ready[]>(), {
+        manyIds: (many) => File.find({ file_id: { $in: many }, status: 'ready' }, { file_id: 1, filename: 1, user: 1 }).lean<Ready[]>(),
+      });
       if (files.length === 0) return { output: 'None of the attached files is ready to search yet.', isError: false };
       const names = new Map(files.map((file) => [file.file_id, file.filename]));
       const byOwner = new Map<string, string[]>();

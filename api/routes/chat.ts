@@ -185,7 +185,9 @@ export async function chatRoutes(app: FastifyInstance, options: ChatRouteDepende
     if (ids.length === 0) return [];
     const owners = [...new Set([agent.author, userId].filter((owner): owner is string => Boolean(owner)))];
     // By id (shared/find-each-id.ts: FerretDB reads the whole collection for `file_id: {$in}`).
-    const found = await findEachId(ids, (file_id) => File.find({ file_id, user: { $in: owners } }, { file_id: 1 }).lean<Array<{ file_id: string }>>());
+    const found = await findEachId(ids, (file_id) => File.find({ file_id, user: { $in: owners } }, { file_id: 1 }).lean<Array<{ file_id: string }>>(), {
+      manyIds: (many) => File.find({ file_id: { $in: many }, user: { $in: owners } }, { file_id: 1 }).lean<Array<{ file_id: string }>>(),
+    });
     return found.map((file) => file.file_id);
   }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mongoose, { type Types } from 'mongoose';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import type { EndpointsConfig } from '../../shared/endpoints-config.ts';
 import { Agent } from '../../shared/models/agent.ts';
 import { PermissionBits } from '../../shared/models/acl-entry.ts';
@@ -262,7 +263,9 @@ export function createAgentService(dependencies: {
      */
     async categories(user: AgentUser) {
       const ids = await access.accessibleIds(user, PermissionBits.VIEW);
-      const agents = ids.length ? await Agent.find({ _id: { $in: ids } }, { category: 1, is_promoted: 1 }).lean<{ category?: string; is_promoted?: boolean }[]>() : [];
+      type Categorized = { category?: string; is_promoted?: boolean };
+      // By id: FerretDB reads the whole collection for `_id: {$in}` (shared/find-each-id.ts).
+      const agents = await findEachId(ids.map(String), (_id) => Agent.find({ _id }, { category: 1, is_promoted: 1 }).lean<Categorized[]>(), { manyIds: (many) => Agent.find({ _id: { $in: many } }, { category: 1, is_promoted: 1 }).lean<Categorized[]>() });
       const counts = new Map<string, number>();
       for (const agent of agents) counts.set(agent.category ?? 'general', (counts.get(agent.category ?? 'general') ?? 0) + 1);
       const promoted = agents.filter((agent) => agent.is_promoted).length;

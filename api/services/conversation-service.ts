@@ -80,13 +80,16 @@ export function createConversationService() {
       // Each conversation by its id, in reads and deletes: `conversationId: {$in}` made FerretDB read every
       // message and conversation of the user, twice per deletion (shared/find-each-id.ts).
       const ofConversation = (conversationId: string) => ({ user: userId, conversationId });
-      const owned = await findEachId(conversationIds, (conversationId) => Conversation.find(ofConversation(conversationId), { conversationId: 1, tags: 1 }).lean<LeanConversation[]>());
+      const ofConversations = (many: string[]) => ({ user: userId, conversationId: { $in: many } });
+      const owned = await findEachId(conversationIds, (conversationId) => Conversation.find(ofConversation(conversationId), { conversationId: 1, tags: 1 }).lean<LeanConversation[]>(), {
+        manyIds: (many) => Conversation.find(ofConversations(many), { conversationId: 1, tags: 1 }).lean<LeanConversation[]>(),
+      });
       const ids = owned.map((conversation) => conversation.conversationId);
       if (ids.length === 0) throw new NotFoundError('Conversation not found');
       const deleteEach = (model: Model<any>) => model.bulkWrite(ids.map((id) => ({ deleteMany: { filter: ofConversation(id) } })), { ordered: false });
       await deleteEach(SharedLink);
       // The index learns of each deleted message by id (the database has nothing left to name them by).
-      const removedMessages = await findEachId(ids, (id) => changesMatching('message', Message, ofConversation(id)));
+      const removedMessages = await findEachId(ids, (id) => changesMatching('message', Message, ofConversation(id)), { manyIds: (many) => changesMatching('message', Message, ofConversations(many)) });
       const messages = await deleteEach(Message);
       const conversations = await deleteEach(Conversation);
       await recordSearchChanges([...ids.map((id) => conversationChange(userId, id)), ...removedMessages]);

@@ -195,7 +195,9 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
         await Agent.updateOne({ _id: agent._id }, { $pullAll: { [`tool_resources.${request.tool_resource}.file_ids`]: request.fileIds } });
         return { unlinked: true as const };
       }
-      const found = await findEachId(request.fileIds, (file_id) => File.find({ file_id }, FILE_VIEW_PROJECTION).lean<LeanFile[]>());
+      const found = await findEachId(request.fileIds, (file_id) => File.find({ file_id }, FILE_VIEW_PROJECTION).lean<LeanFile[]>(), {
+        manyIds: (many) => File.find({ file_id: { $in: many } }, FILE_VIEW_PROJECTION).lean<LeanFile[]>(),
+      });
       // Another user's file may be deleted only as an editor of the agent its owner uploaded it to (the file's
       // own `agent_id`): ids merely listed in some agent's tool_resources prove nothing (anyone can list any id
       // in an agent of their own).
@@ -224,7 +226,10 @@ export function createFileService(dependencies: { files: FilesConfig; storages: 
       if (ids.length === 0) return [];
       // Only files the agent's author uploaded, or that were uploaded to this agent: not any id someone listed.
       // By id (shared/find-each-id.ts: FerretDB reads the whole collection for `file_id: {$in}`).
-      const found = await findEachId(ids, (file_id) => File.find({ file_id, $or: [{ user: agent.author }, { agent_id: agentId }] }, FILE_VIEW_PROJECTION).lean<LeanFile[]>());
+      const readable = [{ user: agent.author }, { agent_id: agentId }];
+      const found = await findEachId(ids, (file_id) => File.find({ file_id, $or: readable }, FILE_VIEW_PROJECTION).lean<LeanFile[]>(), {
+        manyIds: (many) => File.find({ file_id: { $in: many }, $or: readable }, FILE_VIEW_PROJECTION).lean<LeanFile[]>(),
+      });
       return found.map(publicFile);
     },
   };

@@ -1,6 +1,7 @@
 import mongoose from 'mongoose';
 import { decodeCursor, encodeCursor, isDateString } from './keyset-cursor.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { findEachId } from '../../shared/find-each-id.ts';
 import { Prompt, PromptGroup } from '../../shared/models/index.ts';
 
 /** LibreChat's SystemCategories: pseudo-categories the prompts sidebar filters by. */
@@ -73,8 +74,9 @@ export function createPromptService() {
 
   /** LibreChat's `productionPrompt: {_id, prompt}` beside each group (one query for the page). */
   async function withProductionPrompts(groups: LeanGroup[]) {
-    const ids = groups.map((group) => group.productionId).filter(Boolean);
-    const prompts = ids.length ? await Prompt.find({ _id: { $in: ids } }, { prompt: 1 }).lean<LeanPrompt[]>() : [];
+    const ids = groups.map((group) => group.productionId).filter(Boolean).map(String);
+    // By id: FerretDB reads the whole collection for `_id: {$in}` (shared/find-each-id.ts).
+    const prompts = await findEachId(ids, (_id) => Prompt.find({ _id }, { prompt: 1 }).lean<LeanPrompt[]>(), { manyIds: (many) => Prompt.find({ _id: { $in: many } }, { prompt: 1 }).lean<LeanPrompt[]>() });
     const byId = new Map(prompts.map((prompt) => [String(prompt._id), { _id: String(prompt._id), prompt: prompt.prompt }]));
     return groups.map((group) => ({ ...publicGroup(group), productionPrompt: byId.get(String(group.productionId)) ?? null }));
   }
