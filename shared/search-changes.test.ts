@@ -65,7 +65,7 @@ test('a wake-up waiting for its turn is sent at stop, at once, and stop waits fo
   assert.equal(sent.length, 2);
 });
 
-test('a change wakes the indexer after the delay, not at once; changes during the wait fold into that one wake-up', async () => {
+test('a change wakes the indexer after the delay, not at once; changes during the wait fold into that one wake-up, put off to a delay after the last', async () => {
   const sent: number[] = [];
   const capture = { wakeDelayMs: 300, wakeUp: async () => void sent.push(Date.now()) };
   configureSearchChangeCapture(capture);
@@ -73,11 +73,27 @@ test('a change wakes the indexer after the delay, not at once; changes during th
   wakeSearchIndexer();
   await sleep(150);
   for (let poke = 0; poke < 5; poke += 1) wakeSearchIndexer();
-  assert.equal(sent.length, 0, 'nothing sent during the delay');
-  await sleep(300);
+  await sleep(250);
+  assert.equal(sent.length, 0, 'nothing sent during the delay after the last change');
+  await sleep(200);
   assert.equal(sent.length, 1, 'one wake-up for all six changes');
-  assert.ok(sent[0]! - first >= 290, `sent ${sent[0]! - first} ms after the first change`);
+  assert.ok(sent[0]! - first >= 440, `sent ${sent[0]! - first} ms after the first change (the last came at 150 ms)`);
   await sleep(400);
   assert.equal(sent.length, 1, 'changes recorded before the signal need no second one');
   await stopSearchChangeCapture(capture);
+});
+
+test('changes that keep coming put the wake-up off no longer than the longest delay after the first', async () => {
+  const sent: number[] = [];
+  const capture = { wakeDelayMs: 200, maxWakeDelayMs: 600, wakeUp: async () => void sent.push(Date.now()) };
+  configureSearchChangeCapture(capture);
+  const first = Date.now();
+  // A change every 50 ms for 1.2 s: the quiet delay never passes.
+  for (let poke = 0; poke < 24; poke += 1) {
+    wakeSearchIndexer();
+    await sleep(50);
+  }
+  await stopSearchChangeCapture(capture);
+  assert.ok(sent.length >= 2, `wake-ups went out while the changes kept coming (${sent.length})`);
+  assert.ok(sent[0]! - first >= 590 && sent[0]! - first < 800, `the first went out ${sent[0]! - first} ms after the first change`);
 });

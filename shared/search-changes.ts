@@ -20,8 +20,10 @@ import { SearchOutbox, type SearchChange, type SearchChangeKind } from './models
 export interface SearchChangeCapture {
   /** Signals the indexer workflow (signal-with-start); awaited by nobody, its failure only logged. */
   wakeUp?: () => Promise<unknown>;
-  /** How long a wake-up waits after the first change (default WAKE_DELAY_MS); tests set 0. */
+  /** How long a wake-up waits after the latest change (default WAKE_DELAY_MS); tests set 0. */
   wakeDelayMs?: number;
+  /** The longest a wake-up waits after the first change while changes keep coming (default MAX_WAKE_DELAY_MS). */
+  maxWakeDelayMs?: number;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -37,6 +39,9 @@ interface PendingWake {
   settle: () => void;
   send: () => void;
   timer?: NodeJS.Timeout;
+  /** While waiting: when it is due, and the latest it may be put off to. */
+  dueAt?: number;
+  latestAt?: number;
 }
 let pendingWake: PendingWake | undefined;
 
@@ -90,17 +95,27 @@ let lastWakeAt = 0;
  * back had 35 ms added to their time to first token without search and 68 ms with it (bench/README.md,
  * "One activity per turn"). A second is a small part of the indexing lag users see, and changes during the
  * wait fold into the same wake-up.
+ *
+ * A change during the wait puts the wake-up off again, to this long after it, up to MAX_WAKE_DELAY_MS after
+ * the first: while this process keeps writing (replies closing one after another), the indexer drains every
+ * five seconds, in bigger batches, instead of every second, each drain's fixed work (the outbox read, the
+ * engine writes, the workflow task) shared by more changes and fewer drains landing on a chat's start
+ * (bench/README.md, "Search on `npm start`'s stack"). A quiet process still sends it a second after its
+ * last change.
  */
 export const WAKE_DELAY_MS = 1000;
+export const MAX_WAKE_DELAY_MS = 5000;
 
 /** At most one wake-up in flight per process, at most one per WAKE_INTERVAL_MS; pokes meanwhile fold into one more. */
 export function wakeSearchIndexer(): void {
   const wakeUp = capture?.wakeUp;
   if (!wakeUp) return;
   if (pendingWake) {
-    // A wake-up still waiting covers this change (it was recorded before the signal goes); one already sent
-    // may have been drained before it, so one more follows.
+    // A wake-up still waiting covers this change (it was recorded before the signal goes), put off to a
+    // delay after it within its latest time; one already sent may have been drained before it, so one more
+    // follows.
     if (!pendingWake.timer) wakeAgain = true;
+    else putOff(pendingWake);
     return;
   }
   let resolve!: () => void;
@@ -126,12 +141,26 @@ export function wakeSearchIndexer(): void {
     send,
   };
   pendingWake = wake;
-  const wait = Math.max(capture?.wakeDelayMs ?? WAKE_DELAY_MS, lastWakeAt + WAKE_INTERVAL_MS - Date.now());
+  const now = Date.now();
+  const wait = Math.max(capture?.wakeDelayMs ?? WAKE_DELAY_MS, lastWakeAt + WAKE_INTERVAL_MS - now);
   if (wait <= 0) send();
   else {
+    wake.dueAt = now + wait;
+    wake.latestAt = Math.max(wake.dueAt, now + (capture?.maxWakeDelayMs ?? MAX_WAKE_DELAY_MS));
     wake.timer = setTimeout(send, wait);
     wake.timer.unref();
   }
+}
+
+/** A change while `wake` waits: due a delay after this change, never after its latest time. */
+function putOff(wake: PendingWake): void {
+  const dueAt = Math.min(Date.now() + (capture?.wakeDelayMs ?? WAKE_DELAY_MS), wake.latestAt!);
+  // Re-armed only when it moves by more than a few milliseconds: a burst of changes costs no timer churn.
+  if (dueAt - wake.dueAt! < 20) return;
+  clearTimeout(wake.timer);
+  wake.dueAt = dueAt;
+  wake.timer = setTimeout(wake.send, dueAt - Date.now());
+  wake.timer.unref();
 }
 
 export async function recordSearchChanges(changes: SearchChange[]): Promise<void> {
