@@ -5,8 +5,8 @@ import { taskThread } from '../shared/build-paths.ts';
 
 /**
  * Texts up to this many characters in all are counted in the calling thread: a chat turn counts the user's
- * message and the reply (~0.1 ms per KB of text), and sending them to a pool thread cost more than counting
- * them, and a thread of its own with its own copy of the tables (~90 MiB of RSS; bench/README.md, "Worker
+ * message and the reply (~0.2 ms per KB of text), and sending them to a pool thread cost more than counting
+ * them, and a thread of its own with its own isolate and copy of the tables (bench/README.md, "Worker
  * memory"). Longer texts (prompts with files, long histories) go to the pool, off the event loop.
  */
 export const INLINE_MAX_CHARS = 4096;
@@ -23,7 +23,7 @@ export function createTokenCounter(options: { maxThreads?: number } = {}) {
     idleTimeout: 60_000,
   });
   let inline: ((text: string) => number) | undefined;
-  // Built soon after start (~200 ms of CPU), not in the first chat's path.
+  // Built soon after start (~150 ms of CPU), not in the first chat's path.
   const warm = setTimeout(() => (inline ??= createO200kCounter()), 0);
   warm.unref();
   return {
