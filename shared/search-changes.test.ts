@@ -97,3 +97,38 @@ test('changes that keep coming put the wake-up off no longer than the longest de
   assert.ok(sent.length >= 2, `wake-ups went out while the changes kept coming (${sent.length})`);
   assert.ok(sent[0]! - first >= 590 && sent[0]! - first < 800, `the first went out ${sent[0]! - first} ms after the first change`);
 });
+
+test('a waker that throws at once settles its wake-up: the next change is sent', async () => {
+  let calls = 0;
+  const capture = {
+    wakeDelayMs: 0,
+    log: () => undefined,
+    wakeUp: () => {
+      calls += 1;
+      if (calls === 1) throw new Error('thrown before any promise');
+      return Promise.resolve();
+    },
+  };
+  configureSearchChangeCapture(capture);
+  wakeSearchIndexer();
+  await sleep(300);
+  wakeSearchIndexer();
+  await sleep(300);
+  assert.equal(calls, 2);
+  await stopSearchChangeCapture(capture);
+});
+
+test('stopping a capture that is no longer the process\'s does not wait for the current one\'s wake-up still waiting', async () => {
+  const sent: string[] = [];
+  const old = { wakeDelayMs: 0, wakeUp: async () => void sent.push('old') };
+  const current = { wakeDelayMs: 2000, wakeUp: async () => void sent.push('current') };
+  configureSearchChangeCapture(old);
+  configureSearchChangeCapture(current);
+  wakeSearchIndexer();
+  const started = performance.now();
+  await stopSearchChangeCapture(old);
+  assert.ok(performance.now() - started < 500, 'returned without waiting for the other capture\'s delay');
+  assert.deepEqual(sent, []);
+  await stopSearchChangeCapture(current);
+  assert.deepEqual(sent, ['current'], 'the current capture\'s stop sends its waiting wake-up');
+});

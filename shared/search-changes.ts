@@ -29,6 +29,10 @@ export interface SearchChangeCapture {
 
 let capture: SearchChangeCapture | undefined;
 let wakeAgain = false;
+/** When the first change that needs one more wake-up (wakeAgain) came: that wake-up's latest time counts from it. */
+let wakeAgainSince = 0;
+/** A monotonic clock: a wall clock stepped back would stretch the waits. */
+const now = () => performance.now();
 /**
  * The wake-up under way or waiting for its turn (one at a time; closing waits for it: see
  * stopSearchChangeCapture), with what ends it; undefined when there is none. While `timer` is set it waits
@@ -62,13 +66,14 @@ export async function stopSearchChangeCapture(options: SearchChangeCapture): Pro
     wakeAgain = false;
     if (pendingWake?.timer) {
       // Waiting for its turn: sent now, while the caller's connection is still open (it covers changes
-      // recorded up to a second ago, which would otherwise wait for the indexer's own polling).
+      // recorded up to a few seconds ago, which would otherwise wait for the indexer's own polling).
       clearTimeout(pendingWake.timer);
       pendingWake.send();
     }
   }
-  // Waited for whoever closes: the wake-up under way may have been sent through this caller's connection.
-  await pendingWake?.done;
+  // Waited for whoever closes: a wake-up under way (sent) may have gone through this caller's connection.
+  // One still waiting belongs to another capture, whose own stop sends it.
+  if (pendingWake && !pendingWake.timer) await pendingWake.done;
 }
 
 export function searchChangeCaptureEnabled(): boolean {
@@ -86,7 +91,7 @@ function warn(message: string, error?: unknown) {
  * pokes of 250 ms into one adds at most that to the indexing lag.
  */
 const WAKE_INTERVAL_MS = 250;
-let lastWakeAt = 0;
+let lastWakeAt = -Infinity;
 
 /**
  * A change wakes the indexer this long after it, not at once. Most changes are a reply's end (the request,
@@ -108,27 +113,42 @@ export const MAX_WAKE_DELAY_MS = 5000;
 
 /** At most one wake-up in flight per process, at most one per WAKE_INTERVAL_MS; pokes meanwhile fold into one more. */
 export function wakeSearchIndexer(): void {
+  scheduleWake(now());
+}
+
+/** `firstChangeAt`: when the first change this wake-up covers came (its latest time counts from it). */
+function scheduleWake(firstChangeAt: number): void {
   const wakeUp = capture?.wakeUp;
   if (!wakeUp) return;
   if (pendingWake) {
     // A wake-up still waiting covers this change (it was recorded before the signal goes), put off to a
     // delay after it within its latest time; one already sent may have been drained before it, so one more
     // follows.
-    if (!pendingWake.timer) wakeAgain = true;
-    else putOff(pendingWake);
+    if (pendingWake.timer) putOff(pendingWake);
+    else if (!wakeAgain) {
+      wakeAgain = true;
+      wakeAgainSince = now();
+    }
     return;
   }
   let resolve!: () => void;
   const send = () => {
     wake.timer = undefined;
-    lastWakeAt = Date.now();
-    wakeUp()
+    lastWakeAt = now();
+    let sending: Promise<unknown>;
+    try {
+      sending = wakeUp();
+    } catch (error) {
+      // A waker that throws at once still settles this wake-up (else every later change would wait on it).
+      sending = Promise.reject(error);
+    }
+    sending
       .catch((error) => warn('search: could not wake the indexer (the scheduled reconciliation and its own polling catch up)', error))
       .finally(() => {
         wake.settle();
         if (wakeAgain) {
           wakeAgain = false;
-          wakeSearchIndexer();
+          scheduleWake(wakeAgainSince);
         }
       });
   };
@@ -141,12 +161,12 @@ export function wakeSearchIndexer(): void {
     send,
   };
   pendingWake = wake;
-  const now = Date.now();
-  const wait = Math.max(capture?.wakeDelayMs ?? WAKE_DELAY_MS, lastWakeAt + WAKE_INTERVAL_MS - now);
+  const at = now();
+  const wait = Math.max(capture?.wakeDelayMs ?? WAKE_DELAY_MS, lastWakeAt + WAKE_INTERVAL_MS - at);
   if (wait <= 0) send();
   else {
-    wake.dueAt = now + wait;
-    wake.latestAt = Math.max(wake.dueAt, now + (capture?.maxWakeDelayMs ?? MAX_WAKE_DELAY_MS));
+    wake.dueAt = at + wait;
+    wake.latestAt = Math.max(wake.dueAt, firstChangeAt + (capture?.maxWakeDelayMs ?? MAX_WAKE_DELAY_MS));
     wake.timer = setTimeout(send, wait);
     wake.timer.unref();
   }
@@ -154,12 +174,12 @@ export function wakeSearchIndexer(): void {
 
 /** A change while `wake` waits: due a delay after this change, never after its latest time. */
 function putOff(wake: PendingWake): void {
-  const dueAt = Math.min(Date.now() + (capture?.wakeDelayMs ?? WAKE_DELAY_MS), wake.latestAt!);
+  const dueAt = Math.min(now() + (capture?.wakeDelayMs ?? WAKE_DELAY_MS), wake.latestAt!);
   // Re-armed only when it moves by more than a few milliseconds: a burst of changes costs no timer churn.
   if (dueAt - wake.dueAt! < 20) return;
   clearTimeout(wake.timer);
   wake.dueAt = dueAt;
-  wake.timer = setTimeout(wake.send, dueAt - Date.now());
+  wake.timer = setTimeout(wake.send, dueAt - now());
   wake.timer.unref();
 }
 

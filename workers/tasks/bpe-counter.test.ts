@@ -51,3 +51,15 @@ for (const [name, ranks] of [['o200k_base', o200kBase], ['cl100k_base', cl100kBa
     }
   });
 }
+
+test('a rank file without every single byte is refused (its counts would be wrong), and a token listed twice takes the later rank', () => {
+  const bytes = (values: number[]) => Buffer.from(values).toString('base64');
+  const singles = Array.from({ length: 256 }, (_, byte) => bytes([byte]));
+  assert.throws(() => createBpeCounter({ pat_str: '.', special_tokens: {}, bpe_ranks: `! 0 ${singles.slice(1).join(' ')}` }), /byte 0 is not a token/);
+  // "ab" listed first and last: with its later rank, "abcd" merges b+c first and ends as a|bc|d (3 tokens);
+  // with its first rank it would merge a+b, then c+d (2 tokens).
+  const [ab, bc, cd] = [bytes([97, 98]), bytes([98, 99]), bytes([99, 100])];
+  const ranks = { pat_str: '[a-z]+', special_tokens: {}, bpe_ranks: `! 0 ${singles.join(' ')}\n! 256 ${ab} ${bc} ${cd} ${ab}` };
+  assert.equal(new Tiktoken(ranks).encode('abcd', [], []).length, 3);
+  assert.equal(createBpeCounter(ranks)('abcd'), 3);
+});

@@ -50,6 +50,14 @@ export function createBpeCounter(ranks: TiktokenRanks): (text: string) => number
     return value >>> 0;
   };
 
+  /** Whether token `token`'s bytes (already in the blob) equal `bytes[start, end)`. */
+  const sameBytes = (token: number, bytes: Uint8Array, start: number, end: number): boolean => {
+    if (lengths[token] !== end - start) return false;
+    const at = offsets[token]!;
+    for (let index = start; index < end; index += 1) if (blob[at + index - start] !== bytes[index]) return false;
+    return true;
+  };
+
   let offset = 0;
   for (let token = 0; token < count; token += 1) {
     const bytes = decoded[token]!;
@@ -58,32 +66,27 @@ export function createBpeCounter(ranks: TiktokenRanks): (text: string) => number
     lengths[token] = bytes.length;
     offset += bytes.length;
     let slot = hash(bytes, 0, bytes.length) & mask;
-    while (slots[slot] !== -1) slot = (slot + 1) & mask;
+    // The same bytes listed twice: the later rank wins, as in js-tiktoken's table.
+    while (slots[slot] !== -1 && !sameBytes(slots[slot]!, bytes, 0, bytes.length)) slot = (slot + 1) & mask;
     slots[slot] = token;
   }
   decoded.length = 0;
 
   /** The rank of `bytes[start, end)`, or -1 when it is not a token. */
   const lookup = (bytes: Uint8Array, start: number, end: number): number => {
-    const length = end - start;
     let slot = hash(bytes, start, end) & mask;
     for (;;) {
       const token = slots[slot]!;
       if (token === -1) return -1;
-      if (lengths[token] === length) {
-        const at = offsets[token]!;
-        let same = true;
-        for (let index = 0; index < length; index += 1) {
-          if (blob[at + index] !== bytes[start + index]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return rankOf[token]!;
-      }
+      if (sameBytes(token, bytes, start, end)) return rankOf[token]!;
       slot = (slot + 1) & mask;
     }
   };
+  // Every part left after merging counts one token, which holds only when every single byte is one (as in
+  // every tiktoken encoding; js-tiktoken would drop a part that is not).
+  for (let byte = 0; byte < 256; byte += 1) {
+    if (lookup(Uint8Array.of(byte), 0, 1) === -1) throw new Error(`bpe-counter: byte ${byte} is not a token of this encoding; counts would be wrong`);
+  }
 
   const encoder = new TextEncoder();
   let buffer = new Uint8Array(1024);
