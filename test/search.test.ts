@@ -224,12 +224,17 @@ describe('a chat turn', () => {
     const final = finalEvent(result.events)!;
     assert.ok(final, 'a final event');
     const reply = final.data.responseMessage as { messageId: string; text: string };
-    await indexed();
-    assert.deepEqual((await searchMessages(alice, 'bilby')).messages.map((message) => message.messageId), [final.data.requestMessage.messageId]);
+    // The turn's search changes are recorded just after its final event (close-run.ts), so an empty outbox
+    // right after `final` proves nothing yet: poll as a client would, until the index has both.
+    const found = await waitFor('the request to be searchable', async () => {
+      const ids = (await searchMessages(alice, 'bilby')).messages.map((message) => message.messageId);
+      return ids.length > 0 && ids;
+    }, 30_000);
+    assert.deepEqual(found, [final.data.requestMessage.messageId]);
     const word = reply.text.split(/\s+/).find((candidate) => /^[a-z]{4,}$/i.test(candidate));
     assert.ok(word, `a word to look for in ${reply.text}`);
-    const hits = await searchMessages(alice, word!, '&pageSize=100');
-    assert.ok(hits.messages.some((message) => message.messageId === reply.messageId), `the reply is found by "${word}"`);
+    await waitFor(`the reply to be found by "${word}"`, async () => (await searchMessages(alice, word!, '&pageSize=100')).messages.some((message) => message.messageId === reply.messageId), 30_000);
+    await indexed();
   });
 });
 
