@@ -33,7 +33,7 @@ const TITLE_EXCERPT_CHARS = 2000;
  * The fence is closed first, so nothing can be appended once the reply is read back. Idempotent: a second
  * call finds the end event written and changes nothing (it returns the saved reply's start for the title).
  */
-export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, outcome: ReplyOutcome, options: { requestSaved?: boolean } = {}): Promise<{ replyExcerpt: string }> {
+export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, outcome: ReplyOutcome, options: { requestSaved?: boolean; deferSearchChanges?: boolean } = {}): Promise<{ replyExcerpt: string }> {
   const streamKey = deps.keys.chatStream(input.streamId);
   await deps.redis.set(deps.keys.streamWriterFence(input.streamId), CLOSED_FENCE, 'EX', deps.streamTtlSeconds);
   const items = await readEvents(deps.redis, streamKey);
@@ -124,7 +124,9 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
 
   // Recorded after the end event, so the reply's last event never waits for the search outbox; a crash
   // before this line is retried by Temporal (closeRun is idempotent) or caught by the reconciliation.
-  await recordSearchChanges(turnChanges(input));
+  // `deferSearchChanges`: the caller records turnChanges itself once it has titled the conversation (one
+  // outbox insert for both); a crash before it does retries the turn, whose closeRun records them.
+  if (!options.deferSearchChanges) await recordSearchChanges(turnChanges(input));
 
   // For the title: the start of the reply, so generateTitle needs no database read.
   return { replyExcerpt: text.slice(0, TITLE_EXCERPT_CHARS) };
@@ -138,7 +140,7 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
  * false`), one outbox write fewer per turn. Every way a run ends goes through closeRun (the turn, finishRun,
  * the API's sweeper), so the request is never left out.
  */
-function turnChanges(input: ChatRunInput) {
+export function turnChanges(input: ChatRunInput) {
   return [
     ...(input.userMessage ? [messageChange(input.userId, input.userMessage.messageId)] : []),
     messageChange(input.userId, input.responseMessageId),

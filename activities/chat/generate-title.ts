@@ -21,7 +21,7 @@ export function createGenerateTitle(deps: ChatActivityDependencies) {
 }
 
 /** The title call and its writes: the background activity above, and streamTurn right after it closed the run. */
-export async function titleConversation(deps: ChatActivityDependencies, input: ChatRunInput, replyExcerpt: string | undefined, signal: AbortSignal): Promise<string> {
+export async function titleConversation(deps: ChatActivityDependencies, input: ChatRunInput, replyExcerpt: string | undefined, signal: AbortSignal, options: { recordSearchChanges?: boolean } = {}): Promise<string> {
   const { endpoint, provider } = await runEndpoint(deps, input);
   // Runs recorded before finishRun returned the excerpt pass none: read the reply then.
   const reply = replyExcerpt ?? (await Message.findOne({ messageId: input.responseMessageId, user: input.userId }, { text: 1 }).lean<{ text: string }>())?.text ?? '';
@@ -45,7 +45,8 @@ export async function titleConversation(deps: ChatActivityDependencies, input: C
   }
   const title = completion.text.replace(/^["'\s]+|["'.\s]+$/g, '').replace(/\s+/g, ' ').slice(0, 80) || 'New Chat';
   await Conversation.updateOne({ conversationId: input.conversationId, user: input.userId, title: 'New Chat' }, { $set: { title } });
-  await recordSearchChanges([conversationChange(input.userId, input.conversationId)]);
+  // streamTurn records the conversation with the turn's other changes, in one insert, right after this.
+  if (options.recordSearchChanges !== false) await recordSearchChanges([conversationChange(input.userId, input.conversationId)]);
   // The cache only serves the client's gen_title poll (it falls back to the conversation): its failure must not
   // make a retry generate a second, different title for the memo.
   await deps.redis.set(deps.keys.generatedTitle(input.userId, input.conversationId), title, 'EX', TITLE_CACHE_SECONDS).catch(() => undefined);

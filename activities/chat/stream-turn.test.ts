@@ -13,7 +13,7 @@ import type { ChatRunInput } from '../../shared/chat-run.ts';
 import { closeRun } from '../../shared/close-run.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { connectDatabase } from '../../shared/database.ts';
-import { Message } from '../../shared/models/index.ts';
+import { Conversation, Message } from '../../shared/models/index.ts';
 import { SearchOutbox } from '../../shared/models/search-outbox.ts';
 import { configureSearchChangeCapture } from '../../shared/search-changes.ts';
 import { createRedisClient } from '../../shared/redis-client.ts';
@@ -87,27 +87,34 @@ test('closing a run again after its end event changes nothing: the retry knows l
   assert.equal(reply!.error, false);
 });
 
-test('a turn records its search changes once, as the run closes: the request, the reply and the new conversation in one outbox insert', async () => {
-  const run = demoTurnInput('what is an okapi?');
-  await writeCreated(redis, config.REDIS_KEY_PREFIX, run, 120);
-  const inserts: unknown[][] = [];
-  mongoose.set('debug', (collection: string, method: string, documents: unknown) => {
-    if (collection === 'searchoutbox' && method === 'insertMany') inserts.push(documents as unknown[]);
-  });
-  // Capture on without a wake-up: entries are written, no indexer is signalled.
-  configureSearchChangeCapture({ wakeDelayMs: 0 });
-  try {
-    const environment = new MockActivityEnvironment({ workflowExecution: { workflowId: `chat-${run.responseMessageId}`, runId: randomUUID() } });
-    const result = (await environment.run(createStreamTurn(deps), run)) as { closed: boolean };
+for (const generateTitle of [false, true]) {
+  test(`a turn records its search changes once, as the run closes${generateTitle ? ' and after the title' : ''}: the request, the reply and the new conversation in one outbox insert`, async () => {
+    const run = demoTurnInput('what is an okapi?', { generateTitle });
+    await writeCreated(redis, config.REDIS_KEY_PREFIX, run, 120);
+    const inserts: unknown[][] = [];
+    mongoose.set('debug', (collection: string, method: string, documents: unknown) => {
+      if (collection === 'searchoutbox' && method === 'insertMany') inserts.push(documents as unknown[]);
+    });
+    // Capture on without a wake-up: entries are written, no indexer is signalled.
+    configureSearchChangeCapture({ wakeDelayMs: 0 });
+    let result: { closed: boolean; title?: string };
+    try {
+      const environment = new MockActivityEnvironment({ workflowExecution: { workflowId: `chat-${run.responseMessageId}`, runId: randomUUID() } });
+      result = (await environment.run(createStreamTurn(deps), run)) as { closed: boolean; title?: string };
+    } finally {
+      configureSearchChangeCapture(undefined);
+      mongoose.set('debug', false);
+    }
     assert.equal(result.closed, true);
-  } finally {
-    configureSearchChangeCapture(undefined);
-    mongoose.set('debug', false);
-  }
-  assert.equal(inserts.length, 1, `one outbox insert per turn, not ${inserts.length}`);
-  const recorded = await SearchOutbox.find({ user: run.userId }, { _id: 0, kind: 1, id: 1 }).lean<Array<{ kind: string; id: string }>>();
-  assert.deepEqual(
-    recorded.map((entry) => `${entry.kind}:${entry.id}`).sort(),
-    [`conversation:${run.conversationId}`, `message:${run.responseMessageId}`, `message:${run.userMessage!.messageId}`].sort(),
-  );
-});
+    if (generateTitle) {
+      assert.ok(result.title && result.title !== 'New Chat', `titled in the turn (${result.title})`);
+      assert.equal((await Conversation.findOne({ conversationId: run.conversationId }).lean<{ title: string }>())?.title, result.title);
+    }
+    assert.equal(inserts.length, 1, `one outbox insert per turn, not ${inserts.length}`);
+    const recorded = await SearchOutbox.find({ user: run.userId }, { _id: 0, kind: 1, id: 1 }).lean<Array<{ kind: string; id: string }>>();
+    assert.deepEqual(
+      recorded.map((entry) => `${entry.kind}:${entry.id}`).sort(),
+      [`conversation:${run.conversationId}`, `message:${run.responseMessageId}`, `message:${run.userMessage!.messageId}`].sort(),
+    );
+  });
+}

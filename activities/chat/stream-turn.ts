@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { ChatRunInput } from '../../shared/chat-run.ts';
-import { closeRun, saveRequestDocuments } from '../../shared/close-run.ts';
+import { closeRun, saveRequestDocuments, turnChanges } from '../../shared/close-run.ts';
+import { recordSearchChanges } from '../../shared/search-changes.ts';
 import type { ChatActivityDependencies } from '../dependencies.ts';
 import { titleConversation } from './generate-title.ts';
 import { streamReplyWith } from './stream-reply.ts';
@@ -41,7 +42,7 @@ export function createStreamTurn(deps: ChatActivityDependencies, options: { save
   async function titleInTurn(input: ChatRunInput, replyExcerpt: string): Promise<string | undefined> {
     const context = Context.current();
     try {
-      return await title(deps, input, replyExcerpt, AbortSignal.any([context.cancellationSignal, AbortSignal.timeout(TITLE_IN_TURN_TIMEOUT_MS)]));
+      return await title(deps, input, replyExcerpt, AbortSignal.any([context.cancellationSignal, AbortSignal.timeout(TITLE_IN_TURN_TIMEOUT_MS)]), { recordSearchChanges: false });
     } catch (error) {
       context.log.warn('title generation failed in the turn; the workflow retries it in the background', { streamId: input.streamId, error: (error as Error).message });
       return undefined;
@@ -70,12 +71,14 @@ export function createStreamTurn(deps: ChatActivityDependencies, options: { save
           if ((await startSaving()) !== undefined) return { finishReason, closed: false };
           let replyExcerpt: string;
           try {
-            ({ replyExcerpt } = await closeRun({ ...deps, countTokens }, input, { status: 'completed', finishReason }, { requestSaved: true }));
+            // A new conversation's search changes wait for its title, to go in as one outbox insert.
+            ({ replyExcerpt } = await closeRun({ ...deps, countTokens }, input, { status: 'completed', finishReason }, { requestSaved: true, deferSearchChanges: input.generateTitle }));
           } catch (error) {
             context.log.warn('closing the run failed; finishRun will close it', { streamId: input.streamId, error: (error as Error).message });
             return { finishReason, closed: false };
           }
           const titled = input.generateTitle ? await titleInTurn(input, replyExcerpt) : undefined;
+          if (input.generateTitle) await recordSearchChanges(turnChanges(input));
           return { finishReason, closed: true, replyExcerpt, ...(titled !== undefined ? { title: titled } : {}) };
         },
       });
