@@ -32,6 +32,11 @@ export interface FakeProvider {
   requestCount: (key?: string) => number;
   /** The messages of the most recent chat request, for tests of prompt building. */
   lastMessages: () => ChatMessage[];
+  /**
+   * The messages of the most recent request whose reply plan carries this directive key (`[drop=… key=…]`,
+   * `fail`, `stall`): a retry's prompt, whatever other request (a title) came after it.
+   */
+  messagesOf: (key: string) => ChatMessage[] | undefined;
   /** The path of the most recent request (which wire protocol was spoken). */
   lastPath: () => string;
   /** The JSON body of the most recent request as it came over the wire, for tests of a wire shape. */
@@ -167,6 +172,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
   const attemptsByKey = new Map<string, number>();
   let totalRequests = 0;
   let lastMessages: ChatMessage[] = [];
+  const messagesByKey = new Map<string, ChatMessage[]>();
   let lastPath = '';
   let lastBody: unknown;
   /** Every handler reads its body through this, so the wire shape of the last request can be checked. */
@@ -175,7 +181,10 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
   /** Counts a request against its plan's failure rules and says which failure (if any) to play now. */
   function countAttempt(plan: ReplyPlan) {
     for (const rule of [plan.fail, plan.drop, plan.stall]) {
-      if (rule) attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
+      if (!rule) continue;
+      attemptsByKey.set(rule.key, (attemptsByKey.get(rule.key) ?? 0) + 1);
+      // Every chat handler records the request's messages before it counts the attempt.
+      messagesByKey.set(rule.key, lastMessages);
     }
   }
   function failurePlan(plan: ReplyPlan): PacingOptions {
@@ -337,6 +346,7 @@ export function startFakeProvider(options: FakeProviderOptions = {}): Promise<Fa
         port,
         requestCount: (key) => (key === undefined ? totalRequests : (attemptsByKey.get(key) ?? 0)),
         lastMessages: () => lastMessages,
+        messagesOf: (key: string) => messagesByKey.get(key),
         lastPath: () => lastPath,
         lastBody: () => lastBody,
         close: () =>
