@@ -124,8 +124,8 @@ export async function closeRun(deps: CloseRunDependencies, input: ChatRunInput, 
 
   // Recorded after the end event, so the reply's last event never waits for the search outbox; a crash
   // before this line is retried by Temporal (closeRun is idempotent) or caught by the reconciliation.
-  // `deferSearchChanges`: the caller records turnChanges itself once it has titled the conversation (one
-  // outbox insert for both); a crash before it does retries the turn, whose closeRun records them.
+  // `deferSearchChanges`: the caller (streamTurn) records turnChanges itself, after a new conversation's
+  // title (one outbox insert for both); a crash before it does retries the turn, whose closeRun records them.
   if (!options.deferSearchChanges) await recordSearchChanges(turnChanges(input));
 
   // For the title: the start of the reply, so generateTitle needs no database read.

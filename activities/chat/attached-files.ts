@@ -70,14 +70,15 @@ const recordProjection = { _id: 0, file_id: 1, filename: 1, type: 1, bytes: 1, s
 
 export const mongoAttachedFileStore: AttachedFileStore = {
   async find(userId, fileIds) {
-    // Texts are large: which records have one is a second, id-only query; the texts are read one by one later.
+    // Texts are large: whether a record has one is a second, id-only query; the texts are read one by one later.
     // By id (shared/find-each-id.ts): `file_id: {$in}` made FerretDB read every file of the user.
-    const [records, withText] = await Promise.all([
-      findEachId(fileIds, (file_id) => File.find({ user: userId, file_id }, recordProjection).lean<Array<Omit<AttachedFileRecord, 'hasText'>>>()),
-      findEachId(fileIds, (file_id) => File.find({ user: userId, file_id, text: { $exists: true } }, { _id: 0, file_id: 1 }).lean<Array<{ file_id: string }>>()),
-    ]);
-    const hasText = new Set(withText.map((record) => record.file_id));
-    return records.map((record) => ({ ...record, hasText: hasText.has(record.file_id) }));
+    return findEachId(fileIds, async (file_id) => {
+      const [records, withText] = await Promise.all([
+        File.find({ user: userId, file_id }, recordProjection).lean<Array<Omit<AttachedFileRecord, 'hasText'>>>(),
+        File.exists({ user: userId, file_id, text: { $exists: true } }),
+      ]);
+      return records.map((record) => ({ ...record, hasText: withText !== null }));
+    });
   },
   async readText(userId, fileId) {
     return (await File.findOne({ user: userId, file_id: fileId }, { _id: 0, text: 1 }).lean<{ text?: string }>())?.text;

@@ -71,14 +71,14 @@ export function createStreamTurn(deps: ChatActivityDependencies, options: { save
           if ((await startSaving()) !== undefined) return { finishReason, closed: false };
           let replyExcerpt: string;
           try {
-            // A new conversation's search changes wait for its title, to go in as one outbox insert.
-            ({ replyExcerpt } = await closeRun({ ...deps, countTokens }, input, { status: 'completed', finishReason }, { requestSaved: true, deferSearchChanges: input.generateTitle }));
+            // The turn's search changes go in below, after a new conversation's title, as one outbox insert.
+            ({ replyExcerpt } = await closeRun({ ...deps, countTokens }, input, { status: 'completed', finishReason }, { requestSaved: true, deferSearchChanges: true }));
           } catch (error) {
             context.log.warn('closing the run failed; finishRun will close it', { streamId: input.streamId, error: (error as Error).message });
             return { finishReason, closed: false };
           }
           const titled = input.generateTitle ? await titleInTurn(input, replyExcerpt) : undefined;
-          if (input.generateTitle) await recordSearchChanges(turnChanges(input));
+          await recordSearchChanges(turnChanges(input));
           return { finishReason, closed: true, replyExcerpt, ...(titled !== undefined ? { title: titled } : {}) };
         },
       });
