@@ -23,6 +23,7 @@ import { SearchOutbox } from '../shared/models/search-outbox.ts';
 import { findEachId } from '../shared/find-each-id.ts';
 import { loadSearchConfig } from '../shared/search-config.ts';
 import { percentile } from './process-stats.ts';
+import { replyText } from './seed-history.ts';
 import { stackCpuSnapshot, stackCpuUsed } from './stack-cpu.ts';
 
 const { values } = parseArgs({ options: { documents: { type: 'string', default: '1000,20000' }, rounds: { type: 'string', default: '10' }, chats: { type: 'string', default: '10' } } });
@@ -34,7 +35,6 @@ const database = `durachat_bench_drain_${process.pid}`;
 const url = withDatabase(adminUrl, database);
 const logDirectory = mkdtempSync(path.join(os.tmpdir(), 'durachat-drain-'));
 const MESSAGES_PER_CONVERSATION = 10;
-const replyText = 'a reply of about a kilobyte and a half, as a model writes them. '.repeat(24);
 
 await psql(adminUrl, `create database "${database}"`);
 const port = await findFreePort();

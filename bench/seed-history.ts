@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 
 const MESSAGES_PER_CONVERSATION = 10;
-const replyText = 'a reply of about a kilobyte and a half, as a model writes them. '.repeat(24);
+export const replyText = 'a reply of about a kilobyte and a half, as a model writes them. '.repeat(24);
 
 /**
  * `--history N` (chat-bench.ts): N messages in conversations of ten, written straight into the bench's database
