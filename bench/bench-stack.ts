@@ -158,7 +158,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     const lookupIndexUrl = ferretdb.backend ? (ferretdb.backend.handler === 'postgresql' ? ferretdb.backend.url : undefined) : ferretdbPostgresqlUrl();
     const addLookupIndexes = async () => {
       if (!lookupIndexUrl) return;
-      const created = await ensureFerretdbLookupIndexes(lookupIndexUrl).catch((error: Error) => (console.error(`[stack] lookup indexes not added: ${error.message}`), 0));
+      const created = await ensureFerretdbLookupIndexes(lookupIndexUrl).then((keys) => keys.length).catch((error: Error) => (console.error(`[stack] lookup indexes not added: ${error.message}`), 0));
       console.error(`[stack] FerretDB lookup indexes added: ${created}`);
     };
     let shape: string;

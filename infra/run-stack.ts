@@ -118,10 +118,16 @@ function track(service: ManagedService) {
  * logged and lookups are only slower.
  */
 function keepLookupIndexes(postgresqlUrl: string) {
-  const pass = () =>
+  // One pass at a time: on a large database a pass can outlast the interval.
+  let running = false;
+  const pass = () => {
+    if (running) return;
+    running = true;
     ensureFerretdbLookupIndexes(postgresqlUrl)
-      .then((created) => created > 0 && log(`FerretDB: ${created} lookup index(es) added in PostgreSQL`))
-      .catch((error: Error) => log(`FerretDB: could not add lookup indexes (${error.message}); lookups scan their collections`));
+      .then((created) => created.length > 0 && log(`FerretDB: ${created.length} lookup index(es) added in PostgreSQL`))
+      .catch((error: Error) => log(`FerretDB: could not add lookup indexes (${error.message}); lookups scan their collections`))
+      .finally(() => (running = false));
+  };
   setTimeout(pass, 5_000).unref();
   setInterval(pass, 10 * 60_000).unref();
 }

@@ -54,11 +54,12 @@ describe('generation protocol 2', () => {
     assert.equal(started.body.generationProtocolVersion, 2);
     assert.equal(started.body.streamId, started.body.conversationId, 'the stream id is the conversation id');
     assert.ok(Number.isSafeInteger(started.body.generationCreatedAt) && started.body.generationCreatedAt > 0);
-    let statusAtFinal: Record<string, unknown> | undefined;
+    let statusAtFinal: Promise<Record<string, unknown>> | undefined;
     const result = await requestSse(streamUrl(started.body.streamId, { generationCreatedAt: started.body.generationCreatedAt }), {
       token: user.token,
       disconnectWhen: (event) => {
-        if (event.data?.final) void status(user.token, started.body.conversationId).then((value) => (statusAtFinal = value));
+        // Asked the moment the final frame arrives, as the client does; awaited below.
+        if (event.data?.final) statusAtFinal = status(user.token, started.body.conversationId);
         return false;
       },
     });
@@ -71,8 +72,8 @@ describe('generation protocol 2', () => {
     assert.equal(final.data.responseMessage.messageId, result.events[0]!.data.responseMessageId, 'one reply id everywhere');
     assert.equal(final.data.requestMessage.messageId, result.events[0]!.data.message.messageId);
     // The client accepts the final frame only if status already says inactive (it asks at once).
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.deepEqual(statusAtFinal, { active: false, generationProtocolVersion: 2 });
+    assert.ok(statusAtFinal, 'status was asked at the final frame');
+    assert.deepEqual(await statusAtFinal, { active: false, generationProtocolVersion: 2 });
   });
 
   test('status, active and resume while running: one sync frame with the run so far, then the rest, nothing twice', async () => {

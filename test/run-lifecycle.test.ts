@@ -102,13 +102,16 @@ describe('followers', () => {
     // A run far longer than the test: it ends by the abort below, never on its own.
     const started = await chat({ text: 'many followers [tokens=1500 rate=10]' }, { disconnectWhen: (event) => event.data?.created === true });
     const streamId = started.events[0]!.data.streamId as string;
-    const before = (String(await redis.client('LIST')).match(/\n/g) ?? []).length;
+    // Only this file's connections (named after its run id): the other files' stacks share the Redis server.
+    const ownConnections = async () => String(await redis.client('LIST')).split('\n').filter((line) => line.includes(testRunId)).length;
+    const before = await ownConnections();
+    assert.ok(before > 0, 'this file\'s connections carry its run id');
     const followers = Array.from({ length: 1000 }, () => requestSse(`${stack.app.baseUrl}/api/agents/chat/stream/${streamId}`, { token: alice.token, timeoutMs: 100_000 }));
     // Opening 1,000 streams at once from this same process (API, worker and clients share it) takes tens of
     // seconds when the whole suite runs beside it: the bounds leave room for that and for the abort.
     await until('1,000 followers', async () => stack.app.server.streamHub.stats().followers >= 1000, 60_000);
     assert.ok((await readerConnections()) <= stack.app.config.SSE_READER_CONNECTIONS, 'readers stay within SSE_READER_CONNECTIONS');
-    const during = (String(await redis.client('LIST')).match(/\n/g) ?? []).length;
+    const during = await ownConnections();
     assert.ok(during - before < 10, `Redis connections grew by ${during - before} for 1,000 followers`);
     // The run ends (stopped by its user): every follower gets the final event and is ended.
     assert.equal((await http.post('/api/agents/chat/abort', { token: alice.token, body: { streamId } })).status, 200);

@@ -45,12 +45,14 @@ let config: ReturnType<typeof loadConfig>;
 const taskQueue = `agent-workflow-test-${randomUUID().slice(0, 8)}`;
 
 const calls: Record<string, number> = {};
+const slowToolStarted: string[] = [];
 const slowToolAborted: string[] = [];
 const testTools: RunnableTool[] = [
   {
     definition: { name: 'slow_tool', description: 'Waits until cancelled (test).', parameters: { type: 'object', properties: {} } },
     async call(_args, context) {
       calls.slow_tool = (calls.slow_tool ?? 0) + 1;
+      slowToolStarted.push(context.idempotencyKey);
       await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
       slowToolAborted.push(context.idempotencyKey);
       throw context.signal.reason;
@@ -245,12 +247,12 @@ describe('agentRunWorkflow', () => {
   test('cancelled while a tool runs: the tool is cancelled, the run closes aborted with the call saved unfinished', async () => {
     const run = await input('stop me [tool=slow_tool tokens=3]');
     const handle = await environment.client.workflow.start(agentRunWorkflow, { workflowId: `agent-${run.responseMessageId}`, taskQueue, args: [run] });
+    // Cancelled once the tool itself runs (not merely scheduled, which a loaded worker may not have started).
     const deadline = Date.now() + 20_000;
-    while (!(await activityNames(handle)).includes('agentToolCall')) {
+    while (!slowToolStarted.some((key) => key.startsWith(`agent-${run.responseMessageId}:`))) {
       assert.ok(Date.now() < deadline, 'the tool call started');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
     await handle.cancel();
     assert.deepEqual(await handle.result(), { status: 'aborted' });
     assert.ok(slowToolAborted.some((key) => key.startsWith(`agent-${run.responseMessageId}:`)), 'the tool saw the cancellation');

@@ -72,7 +72,13 @@ test('a stop on Redis ends the reading at once and heartbeats for the cancellati
   try {
     const stoppedAt = Date.now();
     await publishRunStop(redis, keys, run.streamId);
-    await sleep(400);
+    // The stop is in once the heartbeat it triggers has gone out; then what was already on its way lands.
+    const deadline = Date.now() + 10_000;
+    while (!heartbeats.some((at) => at > stoppedAt)) {
+      assert.ok(Date.now() < deadline, 'the stop reached the activity');
+      await sleep(20);
+    }
+    await sleep(200);
     const afterStop = await texts(streamKey);
     await sleep(1200);
     assert.equal(await texts(streamKey), afterStop, 'nothing more is streamed once the stop is in');
@@ -116,8 +122,15 @@ test('a stop for another run, or after the watch ended, reaches nobody', async (
     unwatchA();
     await publishRunStop(redis, keys, 'run-a');
     await publishRunStop(redis, keys, 'run-c');
-    await sleep(200);
-    assert.deepEqual(calls.sort(), ['b', 'b2']);
+    // One subscriber gets messages in the order they were published: once this last one is in, so are the others.
+    stops.watch('run-last', () => calls.push('last'));
+    await publishRunStop(redis, keys, 'run-last');
+    const deadline = Date.now() + 10_000;
+    while (!calls.includes('last')) {
+      assert.ok(Date.now() < deadline, 'the last stop arrived');
+      await sleep(20);
+    }
+    assert.deepEqual(calls.sort(), ['b', 'b2', 'last']);
   } finally {
     await stops.close();
   }

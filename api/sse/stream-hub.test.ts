@@ -189,11 +189,13 @@ describe('stream hub', () => {
     const response = await fetch(url('keep-alive'), { signal: controller.signal });
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let body = '';
-    const stopAt = Date.now() + 700;
-    while (Date.now() < stopAt) body += (await reader.read()).value ?? '';
+    // Until two keep-alives have come (a loaded machine may delay a timer), within a bound far past 2 × 200 ms.
+    const keepAlives = () => body.split(': keep-alive\n\n').length - 1;
+    const stopAt = Date.now() + 5_000;
+    while (keepAlives() < 2 && Date.now() < stopAt) body += (await reader.read()).value ?? '';
     controller.abort();
     assert.match(body, /^id: 0-1\n/);
-    assert.ok(body.split(': keep-alive\n\n').length - 1 >= 2, body);
+    assert.ok(keepAlives() >= 2, body);
 
     await append('keep-alive', final(2));
     const ended = await fetch(url('keep-alive', { after: '2' }));
@@ -234,16 +236,16 @@ describe('stream hub', () => {
     await append('gone', created(), text(2));
 
     await requestSse(url('gone', { disconnect: 'before', name: 'before' }), { token, timeoutMs: 5_000 }).catch(() => undefined);
-    await within(served.get('before')!.followed, 1_000, 'before: follow() ending');
+    await within(served.get('before')!.followed, 5_000, 'before: follow() ending');
     assert.equal(hub.stats().followers, 0);
 
     await requestSse(url('gone', { disconnect: 'during', name: 'during' }), { token, timeoutMs: 5_000 }).catch(() => undefined);
-    await within(served.get('during')!.followed, 1_000, 'during: follow() ending');
+    await within(served.get('during')!.followed, 5_000, 'during: follow() ending');
     assert.equal(hub.stats().followers, 0);
 
     const live = await requestSse(url('gone', { name: 'live' }), { token, disconnectWhen: (event) => event.id === '0-2', timeoutMs: 5_000 });
     assert.equal(live.completed, false);
-    await within(served.get('live')!.followed, 1_000, 'live: follow() ending');
+    await within(served.get('live')!.followed, 5_000, 'live: follow() ending');
     assert.equal(hub.stats().followers, 0);
     assert.equal(hub.stats().streams, 0);
 
@@ -280,7 +282,8 @@ describe('stream hub', () => {
         return Date.now() - writtenAt;
       }),
     );
-    assert.ok(Math.max(...latencies) < 1_000, `latencies ${latencies.join(', ')} ms`);
+    // Far below the reader's 5 s block, with room for a loaded machine.
+    assert.ok(Math.max(...latencies) < 2_500, `latencies ${latencies.join(', ')} ms`);
 
     await append('prompt-idle', final(2));
     assert.deepEqual(ids(await idle), ['0-1', '0-2']);
@@ -342,12 +345,14 @@ describe('stream hub', () => {
   });
 
   test('a lost stream is followed while it is rebuilt, and ends the followers when it is not', async () => {
-    const { url } = await startHub('lost', { lostStreamGraceMs: 600 });
+    const { url } = await startHub('lost', { lostStreamGraceMs: 1_500 });
     await append('lost-rebuilt', created(), text(2));
     await append('lost-gone', created());
-    const rebuilt = requestSse(url('lost-rebuilt'), { token, timeoutMs: 10_000 });
-    const gone = requestSse(url('lost-gone'), { token, timeoutMs: 10_000 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Both followers have caught up before their streams go.
+    const seen = new Set<string>();
+    const rebuilt = requestSse(url('lost-rebuilt'), { token, timeoutMs: 15_000, disconnectWhen: (event) => (event.id === '0-2' && seen.add('rebuilt'), false) });
+    const gone = requestSse(url('lost-gone'), { token, timeoutMs: 15_000, disconnectWhen: (event) => (event.id === '0-1' && seen.add('gone'), false) });
+    await waitFor(() => seen.size === 2, 10_000, 'both followers caught up');
 
     await redis.del(keyPrefix + 'lost-rebuilt', keyPrefix + 'lost-gone');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -359,7 +364,7 @@ describe('stream hub', () => {
     const goneResult = await gone;
     assert.equal(goneResult.completed, true);
     assert.deepEqual(ids(goneResult), ['0-1']);
-    assert.ok(Date.now() - startedAt < 3_000);
+    assert.ok(Date.now() - startedAt < 5_000);
   });
 });
 

@@ -48,7 +48,8 @@ export interface TestApp {
 export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const config = loadConfig(testEnvironment(overrides));
   if (mongoose.connection.readyState !== 1) await connectDatabase(config.MONGO_URI);
-  const redis = createRedisClient(config.REDIS_URI, 'test-api');
+  // Named after this file's run id (its duplicates keep the name), so a test can count its own connections.
+  const redis = createRedisClient(config.REDIS_URI, `test-api-${testRunId}`);
   const temporal = createTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
   const server = await buildServer({ config, endpoints: loadEndpointsConfig(config), redis, temporal: temporal.client }, { logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL } });
   await server.listen({ host: '127.0.0.1', port: 0 });

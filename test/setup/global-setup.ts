@@ -113,8 +113,6 @@ export async function setup() {
   // Bundled once here: webpack takes seconds per worker otherwise.
   const bundle = await bundleWorkflowCode({ ...workflowBundleOptions, logger: undefined });
   mkdirSync(dataDirectory, { recursive: true });
-  const bundlePath = path.join(dataDirectory, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
   // The processes kill tests spawn run the build, as npm start runs them (test/helpers/chat-stack.ts). The
   // builds of runs that died before their teardown (their process is gone) are removed first.
   for (const name of readdirSync(dataDirectory)) {
@@ -122,6 +120,9 @@ export async function setup() {
     if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(path.join(dataDirectory, name), { recursive: true, force: true });
   }
   const { outputDirectory } = await buildEntryPoints(buildDirectory);
+  // In this run's own directory: a run beside it never rewrites the file this run's workers read.
+  const bundlePath = path.join(buildDirectory, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
   Object.assign(process.env, {
     NODE_ENV: 'test',
     TEST_BUILD_DIR: outputDirectory,
