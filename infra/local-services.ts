@@ -66,9 +66,19 @@ export function mongoLocalPort(uri: string): number | undefined {
 
 export interface ManagedService {
   name: string;
+  /** The process started first; a supervised service's later restarts are not reflected here. */
   child?: ChildProcess;
   reused: boolean;
+  /** Stops the service (a supervised one without restarting it); absent for a plain child, stopped with stopChild. */
+  stop?: () => Promise<void>;
 }
+
+/**
+ * How a service's process is started. The default is one child (spawnLogged); `npm start` passes one that
+ * supervises it (infra/supervise.ts), so a Temporal or FerretDB that dies is started again.
+ */
+export type Launch = (name: string, command: string, args: string[], logDirectory: string) => { child: ChildProcess; logFile: string; stop?: () => Promise<void> };
+const launchOnce: Launch = (name, command, args, logDirectory) => spawnLogged(name, command, args, logDirectory);
 
 /** Starts a child process whose output goes to a log file in the data folder (the terminal stays readable). */
 export function spawnLogged(name: string, command: string, args: string[], logDirectory: string, environment: NodeJS.ProcessEnv = process.env) {
@@ -81,7 +91,7 @@ export function spawnLogged(name: string, command: string, args: string[], logDi
   return { child, logFile };
 }
 
-export async function ensureTemporal(options: { address: string; uiPort: number; namespace?: string; dataDirectory?: string; logDirectory: string; headless?: boolean }): Promise<ManagedService> {
+export async function ensureTemporal(options: { address: string; uiPort: number; namespace?: string; dataDirectory?: string; logDirectory: string; headless?: boolean; launch?: Launch }): Promise<ManagedService> {
   const port = localPort(options.address);
   if (port === undefined) {
     log(`Temporal: using ${options.address} (TEMPORAL_ADDRESS points elsewhere; not started here)`);
@@ -112,10 +122,10 @@ export async function ensureTemporal(options: { address: string; uiPort: number;
     args.push('--db-filename', path.join(options.dataDirectory, 'temporal.db'), '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   if (options.headless) args.push('--headless');
-  const { child, logFile } = spawnLogged('temporal', temporalExecutable, args, options.logDirectory);
+  const { child, logFile, stop } = (options.launch ?? launchOnce)('temporal', temporalExecutable, args, options.logDirectory);
   log(`Temporal: starting dev server on 127.0.0.1:${port} (log: ${logFile})`);
   await waitForPort(port, 'Temporal', child);
-  return { name: 'temporal', child, reused: false };
+  return { name: 'temporal', child, reused: false, stop };
 }
 
 /** FerretDB's PostgreSQL database for `npm start` (a role and database infra/setup.sh creates; the password only matters where local TCP logins need one). */
@@ -201,7 +211,7 @@ export function guardBackendSwitch(directory: string, backend: FerretBackend) {
   writeFileSync(markerFile, `${backend.handler}\n`);
 }
 
-export async function ensureFerretDB(options: { mongoUri: string; dataDirectory: string; logDirectory: string; backend?: FerretBackend }): Promise<ManagedService & { backend?: FerretBackend }> {
+export async function ensureFerretDB(options: { mongoUri: string; dataDirectory: string; logDirectory: string; backend?: FerretBackend; launch?: Launch }): Promise<ManagedService & { backend?: FerretBackend }> {
   const port = mongoLocalPort(options.mongoUri);
   if (port === undefined) {
     log('MongoDB: MONGO_URI points elsewhere; FerretDB not started');
@@ -231,10 +241,10 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
     args = ['--handler=sqlite', `--sqlite-url=file:${directory}/?_txlock=immediate`, ...common];
     where = `SQLite files in ${directory}`;
   }
-  const { child, logFile } = spawnLogged('ferretdb', ferretdbExecutable, args, options.logDirectory);
+  const { child, logFile, stop } = (options.launch ?? launchOnce)('ferretdb', ferretdbExecutable, args, options.logDirectory);
   log(`FerretDB: starting on 127.0.0.1:${port}, ${where} (log: ${logFile})`);
   await waitForPort(port, 'FerretDB', child);
-  return { name: 'ferretdb', child, reused: false, backend };
+  return { name: 'ferretdb', child, reused: false, backend, stop };
 }
 
 /**

@@ -2,7 +2,8 @@
  * `npm start` after infra/setup.sh: Temporal dev server, FerretDB (on PostgreSQL: FERRETDB_POSTGRESQL_URL;
  * SQLite files when PostgreSQL cannot be reached, said at start-up), the demo provider, the API and one
  * worker. Services already running (or pointed elsewhere by MONGO_URI / TEMPORAL_ADDRESS) are reused.
- * The API, the worker and the demo provider are supervised: a crash restarts them with backoff.
+ * Every process it starts is supervised (the API, the worker, the demo provider, and Temporal and FerretDB
+ * when it starts them): one that dies is restarted with backoff.
  * Ctrl-C stops what this process started, in reverse order.
  */
 import { execFile } from 'node:child_process';
@@ -12,7 +13,7 @@ import { ensureFerretDB, ensureTemporal, isPortOpen, log, redactUrl, stopChild, 
 import { nodeArguments, nodeEntryPoints, nodeProcessEnvironment } from './node-entry-points.ts';
 import { ensureFerretdbLookupIndexes } from './ferretdb-lookup-indexes.ts';
 import { localSearchDefault } from './search-default.ts';
-import { supervise } from './supervise.ts';
+import { supervise, supervisedLaunch } from './supervise.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const config = loadConfigOrExit();
@@ -106,11 +107,14 @@ async function stopAll(reason: string, exitCode = 0) {
 process.on('SIGINT', () => void stopAll('Ctrl-C'));
 process.on('SIGTERM', () => void stopAll('SIGTERM'));
 
-/** Temporal and FerretDB are not supervised: the stack cannot run without them, so their exit is final. */
+/** Temporal and FerretDB, when this run started them: stopped (without a restart) at the end, in reverse order. */
 function track(service: ManagedService) {
-  const { child } = service;
-  if (child) started.push({ name: service.name, stop: () => stopChild(child) });
+  const { child, stop } = service;
+  if (stop) started.push({ name: service.name, stop });
+  else if (child) started.push({ name: service.name, stop: () => stopChild(child) });
 }
+/** Temporal and FerretDB come back if they die (infra/supervise.ts supervisedLaunch). */
+const launch = supervisedLaunch({ signal: stopping.signal, log });
 
 /**
  * FerretDB's collections get GIN lookup indexes (infra/ferretdb-lookup-indexes.ts) once the API and worker
@@ -133,8 +137,8 @@ function keepLookupIndexes(postgresqlUrl: string) {
 }
 
 try {
-  track(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, namespace: config.TEMPORAL_NAMESPACE, dataDirectory, logDirectory }));
-  const ferretdb = await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory });
+  track(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, namespace: config.TEMPORAL_NAMESPACE, dataDirectory, logDirectory, launch }));
+  const ferretdb = await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory, launch });
   track(ferretdb);
   const storage = ferretdb.backend === undefined ? '' : ferretdb.backend.handler === 'postgresql' ? `  (FerretDB on PostgreSQL ${redactUrl(ferretdb.backend.url)})` : `  (FerretDB on SQLite in ${path.join(dataDirectory, 'ferretdb')}: PostgreSQL not used)`;
   // Search defaults to FerretDB's PostgreSQL server (own schema); the API and worker inherit the variable.

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawnLogged, stopChild } from './local-services.ts';
+import { spawnLogged, stopChild, type Launch } from './local-services.ts';
 
 export interface SuperviseOptions {
   name: string;
@@ -113,6 +113,19 @@ export function supervise(options: SuperviseOptions): Supervised {
       options.signal?.removeEventListener('abort', stopOnAbort);
       if (child) await stopChild(child, options.stopGraceMs);
     },
+  };
+}
+
+/**
+ * A Launch for infra/local-services.ts's ensureTemporal and ensureFerretDB that supervises the service:
+ * `npm start`'s Temporal dev server (its state in a SQLite file) and FerretDB (its data in PostgreSQL or
+ * SQLite files) are started again when they die, as the API and worker are, so runs under way carry on
+ * once they are back. Restarts wait 1 s, doubling up to 10 s while the service keeps dying.
+ */
+export function supervisedLaunch(options: { signal: AbortSignal; log: (message: string) => void; stopGraceMs?: number }): Launch {
+  return (name, command, args, logDirectory) => {
+    const service = supervise({ name, command, args, logDirectory, maxBackoffMs: 10_000, stableAfterMs: 30_000, ...options });
+    return { child: service.child!, logFile: service.logFile, stop: () => service.stop() };
   };
 }
 
