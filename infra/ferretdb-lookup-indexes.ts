@@ -36,6 +36,9 @@ export async function ensureFerretdbLookupIndexes(postgresqlUrl: string, options
   const client = new pg.Client({ connectionString: postgresqlUrl, connectionTimeoutMillis: 5000, statement_timeout: 600_000 });
   await client.connect();
   try {
+    // One pass at a time on a database (a second npm start, a bench stack): an index another pass is still
+    // building reads as INVALID and would be taken for an interrupted one. The lock goes with the session.
+    if (!(await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('durachat.ferretdb-lookup-indexes')) AS locked`)).rows[0]?.locked) return [];
     await client.query(`SET lock_timeout = '10s'`);
     // The candidates from the catalogue alone; each definition is then read on its own (reading it opens the
     // index, which waits for a lock on it and fails once it is gone).
@@ -75,7 +78,15 @@ export async function ensureFerretdbLookupIndexes(postgresqlUrl: string, options
         // CONCURRENTLY: a large collection keeps taking writes while its index is built. fastupdate off: with
         // the pending list on, every lookup also reads the entries inserted since the last vacuum (measured: a
         // lookup after 40,000 inserts was no faster than a scan).
-        await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON ${qualified} USING gin ((_jsonb -> ${quoteLiteral(field)})) WITH (fastupdate = off)`);
+        // No lock timeout for the build itself: it also waits for every older transaction in the database (a
+        // long search batch, a dump), and a build cut short leaves an index that costs writes and serves no
+        // read until the next pass. statement_timeout still bounds it; a drop under it still ends it at once.
+        await client.query('SET lock_timeout = 0');
+        try {
+          await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON ${qualified} USING gin ((_jsonb -> ${quoteLiteral(field)})) WITH (fastupdate = off)`);
+        } finally {
+          await client.query(`SET lock_timeout = '10s'`);
+        }
       });
       if (!done) continue;
       indexed.add(qualified);
@@ -94,7 +105,7 @@ export async function ensureFerretdbLookupIndexes(postgresqlUrl: string, options
  * deadlock's victim; and the internal error of a catalogue function whose relation was dropped under it.
  */
 const skippedCodes = new Set(['3F000', '42P01', '55P03', '40P01']);
-const droppedUnder = /^could not open relation with OID \d+$/;
+const droppedUnder = /^(could not open relation with OID|cache lookup failed for (relation|index)) \d+$/;
 
 /** Runs `work`; false when what it works on went away or stayed locked (see above), any other failure is thrown. */
 async function unlessGone(work: () => Promise<unknown>): Promise<boolean> {

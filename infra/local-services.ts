@@ -124,7 +124,11 @@ export async function ensureTemporal(options: { address: string; uiPort: number;
   if (options.headless) args.push('--headless');
   const { child, logFile, stop } = (options.launch ?? launchOnce)('temporal', temporalExecutable, args, options.logDirectory);
   log(`Temporal: starting dev server on 127.0.0.1:${port} (log: ${logFile})`);
-  await waitForPort(port, 'Temporal', child);
+  await waitForPort(port, 'Temporal', child).catch(async (error) => {
+    // Nothing is left behind: a supervised one would otherwise be restarted with nobody to stop it.
+    await (stop ? stop() : stopChild(child));
+    throw error;
+  });
   return { name: 'temporal', child, reused: false, stop };
 }
 
@@ -243,7 +247,10 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
   }
   const { child, logFile, stop } = (options.launch ?? launchOnce)('ferretdb', ferretdbExecutable, args, options.logDirectory);
   log(`FerretDB: starting on 127.0.0.1:${port}, ${where} (log: ${logFile})`);
-  await waitForPort(port, 'FerretDB', child);
+  await waitForPort(port, 'FerretDB', child).catch(async (error) => {
+    await (stop ? stop() : stopChild(child));
+    throw error;
+  });
   return { name: 'ferretdb', child, reused: false, backend, stop };
 }
 

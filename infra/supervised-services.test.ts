@@ -38,12 +38,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 /** SIGKILLs the service's process, then waits for the supervisor's restart and the port to answer again. */
-async function killAndAwaitRestart(service: ManagedService, port: number) {
+async function killAndAwaitRestart(service: ManagedService, port: number): Promise<number> {
   const exited = new Promise((resolve) => service.child!.once('exit', resolve));
   service.child!.kill('SIGKILL');
   await exited;
+  const deadAt = Date.now();
   await until(`${service.name} to be restarted`, () => messages.some((message) => message.startsWith(`${service.name} exited unexpectedly`) && message.includes('restart #1')));
   await until(`${service.name} to listen again`, () => isPortOpen(port));
+  return deadAt;
 }
 
 test('a SIGKILLed Temporal dev server is started again with its state: a timer started before its death fires after', async () => {
@@ -58,10 +60,12 @@ test('a SIGKILLed Temporal dev server is started again with its state: a timer s
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection });
-    const handle = await client.workflow.start('durableTimer', { taskQueue: 'supervised-temporal', workflowId: `timer-${Date.now()}`, args: [3_000] });
+    const startedAt = Date.now();
+    const handle = await client.workflow.start('durableTimer', { taskQueue: 'supervised-temporal', workflowId: `timer-${Date.now()}`, args: [8_000] });
     await until('the timer to be started', async () => (await handle.fetchHistory()).events?.some((event) => event.timerStartedEventAttributes) || undefined);
 
-    await killAndAwaitRestart(temporal, port);
+    const deadAt = await killAndAwaitRestart(temporal, port);
+    assert.ok(deadAt < startedAt + 8_000, 'the server died before the timer was due');
 
     // The client's calls fail while the server is down; the worker reconnects on its own.
     const result = await until('the workflow to finish', async () => handle.result().catch(() => undefined));
