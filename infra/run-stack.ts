@@ -14,6 +14,7 @@ import { nodeArguments, nodeEntryPoints, nodeProcessEnvironment } from './node-e
 import { ensureFerretdbLookupIndexes } from './ferretdb-lookup-indexes.ts';
 import { localSearchDefault } from './search-default.ts';
 import { supervise, supervisedLaunch } from './supervise.ts';
+import { localUrlPort, startLocalPostgresql, startLocalRedis, watchLocalService } from './keep-local-services.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const config = loadConfigOrExit();
@@ -136,6 +137,17 @@ function keepLookupIndexes(postgresqlUrl: string) {
   setInterval(pass, 10 * 60_000).unref();
 }
 
+/**
+ * The local Redis, and the local PostgreSQL under the FerretDB this run started, are started again if they die
+ * (infra/keep-local-services.ts); services pointed elsewhere are left alone.
+ */
+function keepLocalDependencies(postgresqlUrl: string | undefined) {
+  const redisPort = localUrlPort(config.REDIS_URI, 6379);
+  if (redisPort !== undefined) watchLocalService({ name: 'Redis', port: redisPort, start: () => startLocalRedis(redisPort), signal: stopping.signal, log });
+  const postgresqlPort = postgresqlUrl === undefined ? undefined : localUrlPort(postgresqlUrl, 5432);
+  if (postgresqlPort !== undefined) watchLocalService({ name: 'PostgreSQL', port: postgresqlPort, start: () => startLocalPostgresql(postgresqlPort), signal: stopping.signal, log });
+}
+
 try {
   track(await ensureTemporal({ address: config.TEMPORAL_ADDRESS, uiPort: config.TEMPORAL_UI_PORT, namespace: config.TEMPORAL_NAMESPACE, dataDirectory, logDirectory, launch }));
   const ferretdb = await ensureFerretDB({ mongoUri: config.MONGO_URI, dataDirectory: path.join(dataDirectory, 'ferretdb'), logDirectory, launch });
@@ -151,6 +163,7 @@ try {
   await startNodeService('worker', nodeEntryPoints.worker, undefined, bundlePath ? { ...process.env, WORKFLOW_BUNDLE_PATH: bundlePath } : undefined);
   await startNodeService('api', nodeEntryPoints.api, config.PORT);
   if (ferretdb.backend?.handler === 'postgresql' && ferretdb.child) keepLookupIndexes(ferretdb.backend.url);
+  keepLocalDependencies(ferretdb.backend?.handler === 'postgresql' && ferretdb.child ? ferretdb.backend.url : undefined);
   const temporalUi = config.TEMPORAL_ADDRESS.startsWith('127.0.0.1') || config.TEMPORAL_ADDRESS.startsWith('localhost') ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : '(your Temporal cluster\'s UI)';
   console.log(`
 durachat is running
