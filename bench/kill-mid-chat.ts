@@ -61,9 +61,16 @@ const onEvent = ({ id, data }: SseEvent) => {
     try {
       killed = execFileSync('pgrep', ['-f', pattern]).toString().trim().split('\n').filter(Boolean);
     } catch {
-      throw new Error(`no process matches ${pattern} (pgrep -f)`);
+      console.error(`no process matches ${pattern} (pgrep -f)`);
+      process.exit(2);
     }
-    for (const pid of killed) process.kill(Number(pid), 'SIGKILL');
+    for (const pid of killed) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     console.log(`${Date.now() - startedAt} ms: SIGKILLed ${pattern} (pid ${killed.join(', ')})`);
   }
   return false;
@@ -77,9 +84,13 @@ let request: () => Promise<Response> = () =>
   });
 while (!final) {
   try {
-    await readSse(await request(), onEvent);
+    const response = await request();
+    // An answer that is not a stream (404, 401, 5xx while the API comes back) is retried like a dropped one.
+    if (!response.ok || !response.headers.get('content-type')?.includes('text/event-stream')) throw new Error(`${response.status} ${await response.text()}`);
+    await readSse(response, onEvent);
   } catch (error) {
-    if (!streamId || resumes >= 60) throw error;
+    if (!streamId) throw error;
+    if (resumes === 60) throw new Error(`no final event after 60 resumes; last: ${(error as Error).message}`);
   }
   if (final) break;
   resumes += 1;
@@ -94,6 +105,7 @@ for (let attempt = 0; ; attempt += 1) {
   const reply = Array.isArray(messages) ? messages.find((message) => !message.isCreatedByUser) : undefined;
   if (reply && !reply.unfinished) {
     console.log(`saved reply: ${words(reply.text ?? '')} words, ${reply.text === text ? 'equal to' : 'DIFFERENT from'} the streamed text`);
+    if (reply.text !== text || final?.error) process.exitCode = 1;
     break;
   }
   if (attempt === 60) {

@@ -6,9 +6,10 @@
  * cluster is checked on pg_lsclusters' output.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, test } from 'vitest';
-import { clusterOnPort, localUrlPort, startLocalRedis, watchLocalService } from './keep-local-services.ts';
+import { clusterOnPort, localUrlPort, setupRedisPort, startLocalRedis, watchLocalService } from './keep-local-services.ts';
 import { findFreePort, isPortOpen } from './local-services.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -26,16 +27,13 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
 
 test('a SIGKILLed local Redis is started again as setup starts it, and answers', async () => {
   const port = await findFreePort();
+  // The daemons are this test's: whichever runs on the port at the end is shut down, whatever failed before.
+  cleanups.push(() => new Promise((resolve) => execFile('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { timeout: 5_000 }, () => resolve(undefined))));
   await startLocalRedis(port);
   await until('Redis to listen', () => isPortOpen(port));
   const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
+  cleanups.push(() => redis.disconnect());
   await redis.connect();
-  // The daemon is this test's: whichever server runs on the port at the end is killed.
-  cleanups.push(async () => {
-    const serverPid = await redis.info('server').then((info) => Number(/process_id:(\d+)/.exec(info)![1]), () => undefined);
-    redis.disconnect();
-    if (serverPid) process.kill(serverPid, 'SIGKILL');
-  });
   const messages: string[] = [];
   const stopping = new AbortController();
   const watch = watchLocalService({ name: 'Redis', port, start: () => startLocalRedis(port), signal: stopping.signal, log: (message) => messages.push(message), intervalMs: 100 });
@@ -76,11 +74,11 @@ test('a service that cannot be started is tried again after a growing wait, not 
   stopping.abort();
   watch.stop();
 
+  // stop() clears the check it had scheduled: a down service is never started after it.
   let startedAfterStop = 0;
-  const idle = new AbortController();
-  idle.abort();
-  watchLocalService({ name: 'Stopped', port, start: async () => void (startedAfterStop += 1), signal: idle.signal, log: () => undefined, intervalMs: 10 });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const stopped = watchLocalService({ name: 'Stopped', port, start: async () => void (startedAfterStop += 1), signal: new AbortController().signal, log: () => undefined, intervalMs: 20, downChecks: 1 });
+  stopped.stop();
+  await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(startedAfterStop, 0);
 });
 
@@ -94,4 +92,10 @@ test('the PostgreSQL cluster is found by its port; only URLs on this machine are
   assert.equal(localUrlPort('postgres://u:p@127.0.0.1:5433/db', 5432), 5433);
   assert.equal(localUrlPort('redis://redis.internal:6379', 6379), undefined);
   assert.equal(localUrlPort('not a url', 6379), undefined);
+  // Only the Redis setup starts: plain, local, 6379, no credentials.
+  assert.equal(setupRedisPort('redis://127.0.0.1:6379'), 6379);
+  assert.equal(setupRedisPort('redis://localhost:6379/0'), 6379);
+  assert.equal(setupRedisPort('redis://127.0.0.1:6380'), undefined);
+  assert.equal(setupRedisPort('rediss://127.0.0.1:6379'), undefined);
+  assert.equal(setupRedisPort('redis://:secret@127.0.0.1:6379'), undefined);
 });

@@ -1,8 +1,8 @@
 /**
  * `npm start`'s watch on the local Redis and PostgreSQL it depends on. infra/setup.sh starts them when they
  * are down at start-up; nothing on a machine without a service manager starts them again when they die. So
- * while the stack runs, each local one (Redis on REDIS_URI's port, the PostgreSQL cluster under FerretDB) is
- * checked every 2 s, and one that stops answering twice in a row is started again the way setup starts it.
+ * while the stack runs, each one setup manages (Redis on redis://127.0.0.1:6379, the Debian PostgreSQL cluster
+ * under the FerretDB this run started) is checked every 2 s, and one that stops answering twice in a row is started again the way setup starts it.
  * The stack's processes reconnect on their own, and a chat under way survives a Redis restart
  * (test/redis-restart.test.ts). Services pointed elsewhere are never touched.
  */
@@ -58,7 +58,8 @@ export function watchLocalService(options: WatchOptions): LocalServiceWatch {
       await options.start();
       const deadline = Date.now() + startTimeoutMs;
       while (!(await isPortOpen(options.port))) {
-        if (Date.now() > deadline || stopped || options.signal.aborted) throw new Error(`not answering after ${startTimeoutMs / 1000}s`);
+        if (stopped || options.signal.aborted) return; // the stack is stopping: nothing to report
+        if (Date.now() > deadline) throw new Error(`not answering after ${startTimeoutMs / 1000}s`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       restarts += 1;
@@ -90,9 +91,17 @@ function run(command: string, args: string[], timeoutMs = 30_000): Promise<strin
   });
 }
 
-/** Redis as infra/setup.sh starts it: a daemon on 127.0.0.1, persistence off. */
+/**
+ * Redis as infra/setup.sh starts it: a daemon on 127.0.0.1, persistence off; its pid file is its own (as root,
+ * Redis would otherwise write /var/run/redis.pid over the machine's).
+ */
 export function startLocalRedis(port: number): Promise<void> {
-  return run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no']).then(() => undefined);
+  return run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--pidfile', `/tmp/durachat-redis-${port}.pid`]).then(() => undefined);
+}
+
+/** Only the Redis setup starts (plain `redis://` on 127.0.0.1 or localhost, port 6379, no credentials) is watched. */
+export function setupRedisPort(uri: string): number | undefined {
+  return /^redis:\/\/(127\.0\.0\.1|localhost):6379(\/\d*)?$/.test(uri) ? 6379 : undefined;
 }
 
 /** The Debian cluster (`pg_lsclusters`: version, name, port, …) that serves `port`, if any. */
@@ -104,10 +113,13 @@ export function clusterOnPort(listing: string, port: number): { version: string;
   return undefined;
 }
 
-/** PostgreSQL as infra/setup.sh starts it: the Debian cluster on that port, through pg_ctlcluster. */
-export async function startLocalPostgresql(port: number): Promise<void> {
-  const cluster = clusterOnPort(await run('pg_lsclusters', ['--no-header']), port);
-  if (!cluster) throw new Error(`no PostgreSQL cluster on port ${port} in pg_lsclusters`);
+/** The Debian cluster on `port` (pg_lsclusters), or undefined: a PostgreSQL Debian's tools do not manage is not watched. */
+export async function debianClusterOnPort(port: number): Promise<{ version: string; name: string } | undefined> {
+  return clusterOnPort(await run('pg_lsclusters', ['--no-header']).catch(() => ''), port);
+}
+
+/** PostgreSQL as infra/setup.sh starts it: that Debian cluster, through pg_ctlcluster. */
+export async function startLocalPostgresql(cluster: { version: string; name: string }): Promise<void> {
   await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster.version, cluster.name, 'start'], 60_000);
 }
 

@@ -14,7 +14,7 @@ import { nodeArguments, nodeEntryPoints, nodeProcessEnvironment } from './node-e
 import { ensureFerretdbLookupIndexes } from './ferretdb-lookup-indexes.ts';
 import { localSearchDefault } from './search-default.ts';
 import { supervise, supervisedLaunch } from './supervise.ts';
-import { localUrlPort, startLocalPostgresql, startLocalRedis, watchLocalService } from './keep-local-services.ts';
+import { debianClusterOnPort, localUrlPort, setupRedisPort, startLocalPostgresql, startLocalRedis, watchLocalService } from './keep-local-services.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const config = loadConfigOrExit();
@@ -142,10 +142,14 @@ function keepLookupIndexes(postgresqlUrl: string) {
  * (infra/keep-local-services.ts); services pointed elsewhere are left alone.
  */
 function keepLocalDependencies(postgresqlUrl: string | undefined) {
-  const redisPort = localUrlPort(config.REDIS_URI, 6379);
+  const redisPort = setupRedisPort(config.REDIS_URI);
   if (redisPort !== undefined) watchLocalService({ name: 'Redis', port: redisPort, start: () => startLocalRedis(redisPort), signal: stopping.signal, log });
   const postgresqlPort = postgresqlUrl === undefined ? undefined : localUrlPort(postgresqlUrl, 5432);
-  if (postgresqlPort !== undefined) watchLocalService({ name: 'PostgreSQL', port: postgresqlPort, start: () => startLocalPostgresql(postgresqlPort), signal: stopping.signal, log });
+  if (postgresqlPort === undefined) return;
+  void debianClusterOnPort(postgresqlPort).then((cluster) => {
+    if (!cluster) return log(`PostgreSQL on 127.0.0.1:${postgresqlPort} is not a Debian cluster (pg_lsclusters): not restarted if it stops`);
+    watchLocalService({ name: 'PostgreSQL', port: postgresqlPort, start: () => startLocalPostgresql(cluster), signal: stopping.signal, log });
+  });
 }
 
 try {

@@ -117,7 +117,7 @@ case "$redis_uri" in
         (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null
       fi
       say "starting redis-server on 127.0.0.1:6379"
-      redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+      redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --pidfile /tmp/durachat-redis-6379.pid
     fi
     ;;
   *) say "REDIS_URI points elsewhere ($redis_uri): no local Redis needed" ;;
