@@ -126,7 +126,11 @@ export async function createWorkers(options: {
     const taskQueue = config.TASK_QUEUES[kind];
     const worker =
       kind === 'chat'
-        ? await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createChatActivities(deps), maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
+        ? // Half the pollers on the shared queue, not the SDK's fifth: a chat turn has two workflow tasks, and its first
+          // always comes from the shared queue (the second from this worker's sticky one). With two shared-queue
+          // pollers, 50 new chats at once waited for them: TTFT p99 2.7–2.9 s, against 1.25–1.5 s with five
+          // (bench/README.md, "Temporal's garbage collector, and one chat phase by phase").
+          await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: createChatActivities(deps), maxConcurrentActivityTaskExecutions: 1000, nonStickyToStickyPollRatio: 1, ...options.workerOptions })
         : kind === 'agent'
           ? // Tool calls may wait on slow servers for long: many slots, each nearly idle.
             await Worker.create({ ...common, connection: options.connection, taskQueue, ...workflowSource, activities: { ...createChatActivities(deps), ...createAgentActivities(deps) }, maxConcurrentActivityTaskExecutions: 1000, ...options.workerOptions })
