@@ -11,26 +11,19 @@ import { Redis } from 'ioredis';
 import { afterAll, test } from 'vitest';
 import { clusterOnPort, localUrlPort, setupRedisPort, startLocalRedis, watchLocalService } from './keep-local-services.ts';
 import { findFreePort, isPortOpen } from './local-services.ts';
+import { waitFor } from '../test/helpers/wait-for.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 test('a SIGKILLed local Redis is started again as setup starts it, and answers', async () => {
   const port = await findFreePort();
   // The daemons are this test's: whichever runs on the port at the end is shut down, whatever failed before.
   cleanups.push(() => new Promise((resolve) => execFile('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { timeout: 5_000 }, () => resolve(undefined))));
   await startLocalRedis(port);
-  await until('Redis to listen', () => isPortOpen(port));
+  await waitFor('Redis to listen', () => isPortOpen(port), 20_000, 50);
   const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
   cleanups.push(() => redis.disconnect());
   await redis.connect();
@@ -42,7 +35,7 @@ test('a SIGKILLed local Redis is started again as setup starts it, and answers',
 
   const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
   process.kill(pid, 'SIGKILL');
-  await until('the restart', () => watch.restarts === 1);
+  await waitFor('the restart', async () => watch.restarts === 1, 20_000, 50);
   assert.equal(await redis.ping(), 'PONG', 'the client reconnects to the new server');
   const newPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
   assert.notEqual(newPid, pid);
@@ -66,7 +59,7 @@ test('a service that cannot be started is tried again after a growing wait, not 
     log: (message) => messages.push(message),
     intervalMs: 50,
   });
-  await until('the first start', () => starts === 1);
+  await waitFor('the first start', async () => starts === 1, 20_000, 50);
   // Checks go on every 50 ms; the next start waits 5 s.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(starts, 1);

@@ -80,6 +80,17 @@ export interface ManagedService {
 export type Launch = (name: string, command: string, args: string[], logDirectory: string) => { child: ChildProcess; logFile: string; stop?: () => Promise<void> };
 const launchOnce: Launch = (name, command, args, logDirectory) => spawnLogged(name, command, args, logDirectory);
 
+/**
+ * Waits for a launched service's port; if it never listens, the service is stopped before the error is thrown,
+ * so nothing is left behind (a supervised one would otherwise be restarted with nobody to stop it).
+ */
+async function listeningOrStopped(port: number, name: string, launched: { child: ChildProcess; stop?: () => Promise<void> }) {
+  await waitForPort(port, name, launched.child).catch(async (error) => {
+    await (launched.stop ? launched.stop() : stopChild(launched.child));
+    throw error;
+  });
+}
+
 /** Starts a child process whose output goes to a log file in the data folder (the terminal stays readable). */
 export function spawnLogged(name: string, command: string, args: string[], logDirectory: string, environment: NodeJS.ProcessEnv = process.env) {
   mkdirSync(logDirectory, { recursive: true });
@@ -124,11 +135,7 @@ export async function ensureTemporal(options: { address: string; uiPort: number;
   if (options.headless) args.push('--headless');
   const { child, logFile, stop } = (options.launch ?? launchOnce)('temporal', temporalExecutable, args, options.logDirectory);
   log(`Temporal: starting dev server on 127.0.0.1:${port} (log: ${logFile})`);
-  await waitForPort(port, 'Temporal', child).catch(async (error) => {
-    // Nothing is left behind: a supervised one would otherwise be restarted with nobody to stop it.
-    await (stop ? stop() : stopChild(child));
-    throw error;
-  });
+  await listeningOrStopped(port, 'Temporal', { child, stop });
   return { name: 'temporal', child, reused: false, stop };
 }
 
@@ -247,10 +254,7 @@ export async function ensureFerretDB(options: { mongoUri: string; dataDirectory:
   }
   const { child, logFile, stop } = (options.launch ?? launchOnce)('ferretdb', ferretdbExecutable, args, options.logDirectory);
   log(`FerretDB: starting on 127.0.0.1:${port}, ${where} (log: ${logFile})`);
-  await waitForPort(port, 'FerretDB', child).catch(async (error) => {
-    await (stop ? stop() : stopChild(child));
-    throw error;
-  });
+  await listeningOrStopped(port, 'FerretDB', { child, stop });
   return { name: 'ferretdb', child, reused: false, backend, stop };
 }
 

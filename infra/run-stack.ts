@@ -166,8 +166,10 @@ try {
   const bundlePath = await buildWorkflowBundle();
   await startNodeService('worker', nodeEntryPoints.worker, undefined, bundlePath ? { ...process.env, WORKFLOW_BUNDLE_PATH: bundlePath } : undefined);
   await startNodeService('api', nodeEntryPoints.api, config.PORT);
-  if (ferretdb.backend?.handler === 'postgresql' && ferretdb.child) keepLookupIndexes(ferretdb.backend.url);
-  keepLocalDependencies(ferretdb.backend?.handler === 'postgresql' && ferretdb.child ? ferretdb.backend.url : undefined);
+  // The PostgreSQL under the FerretDB this run started: its lookup indexes are kept, and it is kept up.
+  const ownPostgresqlUrl = ferretdb.backend?.handler === 'postgresql' && ferretdb.child ? ferretdb.backend.url : undefined;
+  if (ownPostgresqlUrl) keepLookupIndexes(ownPostgresqlUrl);
+  keepLocalDependencies(ownPostgresqlUrl);
   const temporalUi = config.TEMPORAL_ADDRESS.startsWith('127.0.0.1') || config.TEMPORAL_ADDRESS.startsWith('localhost') ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : '(your Temporal cluster\'s UI)';
   console.log(`
 durachat is running

@@ -11,9 +11,10 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { afterAll, test } from 'vitest';
+import { afterAll, beforeEach, onTestFailed, test } from 'vitest';
 import { ensureFerretDB, ensureTemporal, findFreePort, isPortOpen, type ManagedService } from './local-services.ts';
 import { supervisedLaunch } from './supervise.ts';
+import { waitFor } from '../test/helpers/wait-for.ts';
 
 const directory = mkdtempSync(path.join(os.tmpdir(), 'durachat-supervised-services-'));
 const stopping = new AbortController();
@@ -21,21 +22,14 @@ const messages: string[] = [];
 const launch = supervisedLaunch({ signal: stopping.signal, log: (message) => messages.push(message) });
 const services: ManagedService[] = [];
 
+// What the supervisor said, for a test that fails waiting on it.
+beforeEach(() => onTestFailed(() => console.error(`supervisor said: ${messages.join(' | ')}`)));
+
 afterAll(async () => {
   stopping.abort();
   for (const service of services.reverse()) await service.stop?.();
   rmSync(directory, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}; supervisor said: ${messages.join(' | ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** SIGKILLs the service's process, then waits for the supervisor's restart and the port to answer again. */
 async function killAndAwaitRestart(service: ManagedService, port: number): Promise<number> {
@@ -43,8 +37,8 @@ async function killAndAwaitRestart(service: ManagedService, port: number): Promi
   service.child!.kill('SIGKILL');
   await exited;
   const deadAt = Date.now();
-  await until(`${service.name} to be restarted`, () => messages.some((message) => message.startsWith(`${service.name} exited unexpectedly`) && message.includes('restart #1')));
-  await until(`${service.name} to listen again`, () => isPortOpen(port));
+  await waitFor(`${service.name} to be restarted`, async () => messages.some((message) => message.startsWith(`${service.name} exited unexpectedly`) && message.includes('restart #1')));
+  await waitFor(`${service.name} to listen again`, () => isPortOpen(port));
   return deadAt;
 }
 
@@ -62,13 +56,13 @@ test('a SIGKILLed Temporal dev server is started again with its state: a timer s
     const client = new Client({ connection });
     const startedAt = Date.now();
     const handle = await client.workflow.start('durableTimer', { taskQueue: 'supervised-temporal', workflowId: `timer-${Date.now()}`, args: [8_000] });
-    await until('the timer to be started', async () => (await handle.fetchHistory()).events?.some((event) => event.timerStartedEventAttributes) || undefined);
+    await waitFor('the timer to be started', async () => (await handle.fetchHistory()).events?.some((event) => event.timerStartedEventAttributes) || undefined);
 
     const deadAt = await killAndAwaitRestart(temporal, port);
     assert.ok(deadAt < startedAt + 8_000, 'the server died before the timer was due');
 
     // The client's calls fail while the server is down; the worker reconnects on its own.
-    const result = await until('the workflow to finish', async () => handle.result().catch(() => undefined));
+    const result = await waitFor('the workflow to finish', async () => handle.result().catch(() => undefined));
     assert.equal(result, 'fired');
   } finally {
     worker.shutdown();
@@ -90,7 +84,7 @@ test('a SIGKILLed FerretDB is started again: a document written before its death
 
     await killAndAwaitRestart(ferretdb, port);
 
-    const found = await until('the document after the restart', () => connection.collection('notes').findOne({ _id: 'before' as never }).catch(() => undefined));
+    const found = await waitFor('the document after the restart', () => connection.collection('notes').findOne({ _id: 'before' as never }).catch(() => undefined));
     assert.equal(found?.text, 'written before the kill');
     await connection.collection('notes').insertOne({ _id: 'after' as never, text: 'and writes go on' });
     assert.equal(await connection.collection('notes').countDocuments(), 2);

@@ -36,10 +36,10 @@ import {
   startSearchWorker,
   startTcpProxy,
   useSearchEnvironment,
-  waitFor,
   type SearchWorker,
   type TcpProxy,
 } from './helpers/search-stack.ts';
+import { waitFor } from './helpers/wait-for.ts';
 import { cleanUpTestData, startTestApp, type TestApp } from './helpers/test-app.ts';
 
 let app: TestApp;

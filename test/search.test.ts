@@ -25,9 +25,9 @@ import {
   outboxEmpty,
   startSearchWorker,
   useSearchEnvironment,
-  waitFor,
   type SearchWorker,
 } from './helpers/search-stack.ts';
+import { waitFor } from './helpers/wait-for.ts';
 import { finalEvent, requestSse } from './helpers/sse-client.ts';
 import { cleanUpTestData } from './helpers/test-app.ts';
 
