@@ -3,7 +3,7 @@
  * VectorIndex, whose countChunks cannot tell one copy of each chunk from two copies of half of them).
  */
 import * as lancedb from '@lancedb/lancedb';
-import { sqlString } from '../../activities/files/index/lance-vector-index.ts';
+import { openCommittedTable, sqlString } from '../../activities/files/index/lance-vector-index.ts';
 import { loadFileSearchConfig } from '../../shared/file-search-config.ts';
 
 export interface IndexedRow {
@@ -22,8 +22,8 @@ export function lanceLocation(environment: Record<string, string | undefined>, d
 export async function indexedRows(location: { directory: string; tableName: string }, fileId: string): Promise<IndexedRow[]> {
   const db = await lancedb.connect(location.directory, { readConsistencyInterval: 0 });
   try {
-    if (!(await db.tableNames()).includes(location.tableName)) return [];
-    const table = await db.openTable(location.tableName);
+    const table = await openCommittedTable(db, location.tableName);
+    if (!table) return [];
     try {
       const rows = await table.query().where(`file_id = ${sqlString(fileId)}`).select(['id', 'chunk_index']).limit(1_000_000).toArray();
       return rows.map((row) => ({ id: String(row.id), chunkIndex: Number(row.chunk_index) }));

@@ -19,6 +19,21 @@ const MAX_K = 100;
  * nothing else can end the literal and an id can never add a clause of its own. The tests store ids made
  * of quotes, backslashes and `OR 1=1`.
  */
+/**
+ * The table, or undefined when it is not there yet. LanceDB lists a table as soon as its folder exists, and a
+ * process creating it (another worker's first ingestion) writes the first version a moment later: opening it
+ * in between fails with "was not found", which is the same as not there yet.
+ */
+export async function openCommittedTable(db: lancedb.Connection, tableName: string): Promise<lancedb.Table | undefined> {
+  if (!(await db.tableNames()).includes(tableName)) return undefined;
+  try {
+    return await db.openTable(tableName);
+  } catch (error) {
+    if (/^Table '[^']*' was not found/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
 export function sqlString(value: string): string {
   if (value.includes('\0')) throw vectorIndexRejected('An id for the vector index contains a NUL character.');
   return `'${value.replaceAll("'", "''")}'`;
@@ -77,9 +92,7 @@ export function createLanceVectorIndex(options: LanceVectorIndexOptions): ChunkV
   /** The table, opened once; undefined while nothing was ever written (another worker may create it later). */
   async function existingTable(): Promise<lancedb.Table | undefined> {
     if (table) return table;
-    const db = await connect();
-    if (!(await db.tableNames()).includes(tableName)) return undefined;
-    table = await db.openTable(tableName);
+    table = await openCommittedTable(await connect(), tableName);
     return table;
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -201,6 +201,16 @@ describe('LanceDB specifics', () => {
     assert.deepEqual(await index.query({ userId: 'u', fileIds: ['f'], text: 't', vector: [1, 0], k: 3 }), []);
     assert.equal(await index.countChunks('f'), 0);
     await index.deleteFile('f');
+    await index.close();
+  });
+
+  test('a table another process is still creating (its folder there, no version yet) reads as not there yet', async () => {
+    const directory = path.join(lanceFolder, 'being-created');
+    // What another worker's first ingestion leaves for a moment: the table's folder, before its first version.
+    await mkdir(path.join(directory, 'file_chunks.lance'), { recursive: true });
+    const index = createLanceVectorIndex({ directory });
+    assert.deepEqual(await index.query({ userId: 'u', fileIds: ['f'], text: 't', vector: [1, 0], k: 3 }), []);
+    assert.equal(await index.countChunks('f'), 0);
     await index.close();
   });
 });
